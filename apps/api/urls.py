@@ -1,0 +1,16 @@
+"""`/v1/` URL composition. Each app owns its endpoints; this file only mounts them."""
+
+from django.urls import path, re_path
+
+from apps.models_registry.views import ModelDetailView, ModelListView
+
+from .errors_views import UnknownPathView
+from .schema_views import OpenApiJsonView, OpenApiYamlView
+
+urlpatterns = [
+    path("models", ModelListView.as_view(), name="model-list"),
+    path("models/<str:model_id>", ModelDetailView.as_view(), name="model-detail"),
+    path("openapi.json", OpenApiJsonView.as_view(), name="openapi-json"),
+    path("openapi.yaml", OpenApiYamlView.as_view(), name="openapi-yaml"),
+    re_path(r"^.*$", UnknownPathView.as_view(), name="unknown-path"),
+]

@@ -1,0 +1,77 @@
+"""Stop reading a `/v1/` request body once it is over API_MAX_BODY_BYTES.
+
+Django's ASGI handler reads the whole body before the view runs. This guard sits in front of it:
+a declared Content-Length over the limit is not read at all, and a chunked body stops being read
+at the limit. The request then reaches the pipeline with an empty body and a flag, and the pipeline
+answers 413 in the envelope, with the rate-limit headers, after counting the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+SCOPE_FLAG = "inference_platform.body_too_large"
+
+Scope = dict[str, Any]
+
+
+class BodyLimit:
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if _declared_length(scope) > self.max_bytes:
+            scope[SCOPE_FLAG] = True
+        return await self.app(scope, _LimitedReceive(scope, receive, self.max_bytes), send)
+
+
+class _LimitedReceive:
+    """Passes body chunks through until the limit; then ends the body early and, from then on,
+    discards the rest of what the client sends while waiting for its disconnect."""
+
+    def __init__(self, scope: Scope, receive: Any, max_bytes: int) -> None:
+        self.scope, self.receive, self.max_bytes = scope, receive, max_bytes
+        self.seen = 0
+        self.body_ended = False
+
+    async def __call__(self) -> dict[str, Any]:
+        if self.body_ended:
+            return await self._next_non_body_message()
+        if self.scope.get(SCOPE_FLAG):
+            return self._end_body()
+        message = await self.receive()
+        if message["type"] != "http.request":
+            return message
+        self.seen += len(message.get("body", b""))
+        if self.seen > self.max_bytes:
+            self.scope[SCOPE_FLAG] = True
+            return self._end_body()
+        self.body_ended = not message.get("more_body", False)
+        return message
+
+    def _end_body(self) -> dict[str, Any]:
+        self.body_ended = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def _next_non_body_message(self) -> dict[str, Any]:
+        while True:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                return message
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+def body_too_large(request: HttpRequest) -> bool:
+    scope = getattr(request, "scope", None) or {}
+    return bool(scope.get(SCOPE_FLAG))

@@ -1,0 +1,22 @@
+"""ASGI lifespan: background work starts with the server and is flushed on a graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from apps.request_logs.writer import request_log_writer
+
+
+class Lifespan:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                request_log_writer.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                # The last rows are written before the process exits.
+                await asyncio.to_thread(request_log_writer.stop)
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,65 @@
+"""Cursor pagination with a stable order (DESIGN §3.1): `{"items": [...], "next_cursor": ...}`.
+
+The cursor is the opaque, url-safe encoding of the last item's ordering key, so pages stay stable
+while rows are added (unlike offsets).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model, QuerySet
+
+from .errors import InvalidRequest
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def page_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIMIT}.", param="limit")
+    return int(raw)
+
+
+def paginate(queryset: QuerySet[Any], *, cursor: str | None, limit: int, key: str) -> Page:
+    """Keyset pagination over one unique field; `key` is the field, '-field' for descending."""
+    field = key.lstrip("-")
+    descending = key.startswith("-")
+    queryset = queryset.order_by(key)
+    if cursor:
+        after = _decode(cursor)
+        queryset = queryset.filter(**{f"{field}__{'lt' if descending else 'gt'}": after})
+    rows = list(queryset[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode(_value(rows[-1], field)) if has_more else None
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _value(row: Model, field: str) -> Any:
+    return getattr(row, field)
+
+
+def _encode(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> Any:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise InvalidRequest("cursor is not a cursor this API returned.", param="cursor") from None

@@ -1,0 +1,45 @@
+"""DRF authentication for `/v1/`: `Authorization: Bearer <token>`.
+
+It never raises: the pipeline (`apps.api.pipeline`) counts the request against a limit first and
+only then turns a missing or bad token into 401, so that failed attempts are rate limited too.
+"""
+
+from __future__ import annotations
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from apps.core.errors import ApiError, AuthenticationRequired, InvalidToken
+
+from .principal import Principal
+from .services import token_authenticate
+
+MAX_TOKEN_LENGTH = 200
+
+
+def bearer_token(header: str) -> str | None:
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Principal, Principal] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        token = bearer_token(header) if header else None
+        if token is None:
+            request.auth_failure = AuthenticationRequired() if not header else InvalidToken()
+            return None
+        principal = token_authenticate(presented=token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if principal is None:
+            request.auth_failure = InvalidToken()
+            return None
+        return principal, principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+def auth_failure(request: Request) -> ApiError:
+    return getattr(request, "auth_failure", None) or AuthenticationRequired()

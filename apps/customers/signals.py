@@ -1,0 +1,18 @@
+"""Any change to who may call, or how fast, invalidates the token caches of every process."""
+
+from typing import Any
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from .models import ApiToken, Customer
+from .token_cache import bump_generation
+
+
+@receiver(post_save, sender=Customer)
+@receiver(post_delete, sender=Customer)
+@receiver(post_save, sender=ApiToken)
+@receiver(post_delete, sender=ApiToken)
+@receiver(m2m_changed, sender=ApiToken.allowed_models.through)
+def invalidate_token_cache(**kwargs: Any) -> None:
+    bump_generation()

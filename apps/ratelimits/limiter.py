@@ -1,0 +1,66 @@
+"""Atomic per-second counting on the shared cache with django-ratelimit's counting core.
+
+`get_usage` does `add` + `incr` on the cache named by RATELIMIT_USE_CACHE (Redis in production),
+so a limit holds across every worker and machine. What a cache outage does is a setting
+(RATE_LIMIT_FAIL_OPEN): let the request through, or answer 503. Either way it is logged, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+from apps.core.errors import RateLimited, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 1
+GROUP = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    """Where a caller stands in the current window; becomes the rate-limit headers."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+    reset_ms: int = 1000
+    exceeded: bool = False
+    counted: bool = True  # False when the shared cache could not be reached
+
+
+def rate_limit_consume(*, request: HttpRequest, key: str, limit: int) -> RateLimitState:
+    """Count one request against `key` in the current one-second window."""
+    try:
+        usage = get_usage(
+            request, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=True
+        )
+    except Exception:
+        usage = None
+    if usage is None or usage["time_left"] < 0:
+        logger.warning("rate limit: shared cache unavailable (fail_open=%s)", settings.RATE_LIMIT_FAIL_OPEN)
+        return RateLimitState(limit=limit, remaining=limit, reset_seconds=WINDOW_SECONDS, counted=False)
+    # django-ratelimit names a window by the last whole second it counts; it ends a second later.
+    now = time.time()
+    reset_ms = max(1, math.ceil((int(now) + usage["time_left"] + 1 - now) * 1000))
+    return RateLimitState(
+        limit=limit,
+        remaining=max(0, limit - usage["count"]),
+        reset_seconds=math.ceil(reset_ms / 1000),
+        reset_ms=reset_ms,
+        exceeded=usage["should_limit"],
+    )
+
+
+def rate_limit_enforce(state: RateLimitState) -> None:
+    if not state.counted and not settings.RATE_LIMIT_FAIL_OPEN:
+        raise ServiceUnavailable("Rate limiting is unavailable; retry shortly.", headers={"Retry-After": "1"})
+    if state.exceeded:
+        raise RateLimited(headers={"Retry-After": str(state.reset_seconds), "Retry-After-Ms": str(state.reset_ms)})

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class RequestLogsConfig(AppConfig):
+    name = "apps.request_logs"

@@ -1,0 +1,120 @@
+"""Request-log rows are written off the hot path: the request appends to a bounded in-memory
+buffer, a background thread bulk-inserts it every REQUEST_LOG_FLUSH_SECONDS.
+
+A database outage does not fail API requests: rows stay buffered and are retried; only past
+REQUEST_LOG_MAX_BUFFER are the oldest dropped, counted and warned about. `stop()` flushes, and the
+ASGI lifespan calls it on a graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+class RequestLogWriter:
+    def __init__(self, *, max_buffer: int, batch_size: int) -> None:
+        self._rows: deque[dict[str, Any]] = deque()
+        self._touched_tokens: set[int] = set()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._max_buffer = max_buffer
+        self._batch_size = batch_size
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    def record(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._rows.append(row)
+            if len(self._rows) > self._max_buffer:
+                self._rows.popleft()
+                self.dropped += 1
+                if self.dropped % 1000 == 1:
+                    logger.warning("request log buffer full: %d rows dropped so far", self.dropped)
+
+    def touch_token(self, token_id: int) -> None:
+        with self._lock:
+            self._touched_tokens.add(token_id)
+
+    def discard(self) -> None:
+        """Forget everything buffered (tests start each case from an empty buffer)."""
+        with self._lock:
+            self._rows.clear()
+            self._touched_tokens.clear()
+
+    @property
+    def pending(self) -> int:
+        return len(self._rows)
+
+    def flush(self) -> int:
+        """Write what is buffered; returns the number of rows written. Safe from any thread."""
+        with self._flush_lock:
+            written = self._write_rows()
+            self._write_token_usage()
+            return written
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="request-log-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(settings.REQUEST_LOG_FLUSH_SECONDS):
+            try:
+                self.flush()
+            except Exception:  # the thread must survive anything: a lost writer loses every row
+                logger.exception("request log flush failed")
+            finally:
+                close_old_connections()
+
+    def _write_rows(self) -> int:
+        from .models import RequestLog
+
+        written = 0
+        while True:
+            with self._lock:
+                batch = [self._rows.popleft() for _ in range(min(self._batch_size, len(self._rows)))]
+            if not batch:
+                return written
+            try:
+                RequestLog.objects.bulk_create([RequestLog(**row) for row in batch])
+            except Exception:
+                with self._lock:  # put them back, in order, for the next attempt
+                    self._rows.extendleft(reversed(batch))
+                logger.warning("request log: database unavailable, %d rows kept for retry", len(self._rows))
+                return written
+            written += len(batch)
+
+    def _write_token_usage(self) -> None:
+        from apps.customers.models import ApiToken
+
+        with self._lock:
+            token_ids, self._touched_tokens = self._touched_tokens, set()
+        if token_ids:
+            try:
+                # queryset.update sends no post_save: last_used_at must not invalidate token caches.
+                ApiToken.objects.filter(pk__in=token_ids).update(last_used_at=timezone.now())
+            except Exception:
+                logger.warning("request log: could not update last_used_at for %d tokens", len(token_ids))
+
+
+request_log_writer = RequestLogWriter(
+    max_buffer=settings.REQUEST_LOG_MAX_BUFFER, batch_size=settings.REQUEST_LOG_BATCH_SIZE
+)

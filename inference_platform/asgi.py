@@ -1,0 +1,32 @@
+"""The ASGI entry point: `uvicorn inference_platform.asgi:application`.
+
+http      /v1/…  -> body guard -> lean API handler (no Django middleware; DRF pipeline)
+          other  -> Django's normal handler (admin, docs)
+websocket         -> Channels consumers
+lifespan          -> start/stop the background writers
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inference_platform.settings.local")
+django_application = get_asgi_application()  # sets Django up before anything imports models
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
+from apps.core.body_limit import BodyLimit  # noqa: E402
+from apps.core.lifespan import Lifespan  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": PrefixRouter(
+            prefix="/v1/",
+            api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
+            default=django_application,
+        ),
+        "lifespan": Lifespan(),
+    }
+)

@@ -1,0 +1,62 @@
+"""Fixtures shared by the whole suite.
+
+HTTP tests drive the real ASGI application (the lean `/v1/` handler, not Django's test client,
+which would run the admin's middleware). Its sync views run in their own threads, so those tests
+use `transactional_db`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+
+from tests.support.api_client import ApiClient
+from tests.support.factories import make_token
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("REQUIRE_SERVICES") != "1":
+        return
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        raise pytest.UsageError(f"REQUIRE_SERVICES=1 but the database is {engine}: set DATABASE_URL")
+    if not settings.REDIS_URL:
+        raise pytest.UsageError("REQUIRE_SERVICES=1 but REDIS_URL is not set")
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()  # fails the run if down
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    from django.core.cache import cache
+
+    from apps.customers.token_cache import token_cache
+    from apps.request_logs.writer import request_log_writer
+
+    cache.clear()
+    token_cache.clear()
+    yield
+    request_log_writer.discard()
+
+
+@pytest.fixture
+def api() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def token(transactional_db: None) -> str:
+    """A valid token's secret for a fresh customer with the default limit."""
+    return make_token(customer="acme").secret
+
+
+@pytest.fixture
+def local_models(transactional_db: None) -> None:
+    """The seeded registry rows (transactional tests flush the data migration's rows)."""
+    from apps.models_registry.seed import seed_local_models
+
+    seed_local_models()

@@ -1,0 +1,117 @@
+"""Rate limits (DESIGN §3.3): default, enterprise and token limits, per-IP limits, headers, outages."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.customers.models import ApiToken, Customer
+from tests.support.envelope import assert_envelope, assert_error, assert_rate_limit_headers
+from tests.support.factories import make_token
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_sixty_requests_in_one_window_give_fifty_then_ten_429(api, token, clock):
+    responses = [api.get("/v1/models", token=token) for _ in range(60)]
+
+    statuses = [r.status_code for r in responses]
+    assert statuses == [200] * 50 + [429] * 10
+    assert [int(r.headers["X-RateLimit-Remaining"]) for r in responses[:50]] == list(range(49, -1, -1))
+    for response in responses[50:]:
+        assert_error(response, 429, "rate_limited")
+        assert response.headers["X-RateLimit-Remaining"] == "0"
+        assert response.headers["Retry-After"] == "1"
+        assert response.headers["Retry-After-Ms"] == "750"  # the frozen clock is 0.25 s into its second
+
+
+def test_the_next_window_starts_fresh(api, token, clock):
+    for _ in range(51):
+        api.get("/v1/models", token=token)
+    clock.advance(1)
+
+    response = api.get("/v1/models", token=token)
+    assert response.status_code == 200
+    assert response.headers["X-RateLimit-Remaining"] == "49"
+
+
+def test_customer_limit_then_token_override(api, clock):
+    customer_token = make_token(customer="enterprise", customer_rate=200)
+    override = make_token(customer="enterprise", rate=3, name="small")
+
+    assert_rate_limit_headers(api.get("/v1/models", token=customer_token.secret), limit=200)
+    statuses = [api.get("/v1/models", token=override.secret).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_limit_change_applies_on_the_next_request(api, clock):
+    issued = make_token(customer="tuned")
+    assert api.get("/v1/models", token=issued.secret).headers["X-RateLimit-Limit"] == "50"
+
+    customer = Customer.objects.get(name="tuned")
+    customer.requests_per_second = 120
+    customer.save()
+    assert api.get("/v1/models", token=issued.secret).headers["X-RateLimit-Limit"] == "120"
+
+    token = ApiToken.objects.get(pk=issued.token.pk)
+    token.requests_per_second = 7
+    token.save()
+    assert api.get("/v1/models", token=issued.secret).headers["X-RateLimit-Limit"] == "7"
+
+
+def test_tokens_are_counted_separately(api, clock):
+    first, second = make_token(customer="a", rate=1), make_token(customer="b", rate=1)
+
+    assert api.get("/v1/models", token=first.secret).status_code == 200
+    assert api.get("/v1/models", token=first.secret).status_code == 429
+    assert api.get("/v1/models", token=second.secret).status_code == 200
+
+
+def test_requests_without_a_valid_token_are_limited_per_ip(api, transactional_db, clock, settings):
+    limit = settings.RATE_LIMIT_ANONYMOUS_PER_SECOND
+    responses = [api.get("/v1/models", headers={"Authorization": f"Bearer ipk_guess{i}"}) for i in range(limit + 3)]
+
+    assert [r.status_code for r in responses] == [401] * limit + [429] * 3
+    assert_rate_limit_headers(responses[-1], limit=limit)
+    # Another address has its own budget.
+    from tests.support.api_client import ApiClient
+
+    assert ApiClient(client_ip="10.9.8.7").get("/v1/models").status_code == 401
+
+
+def test_every_status_carries_every_header(api, token, local_models, clock, settings):
+    oversized = b"x" * (settings.API_MAX_BODY_BYTES + 1)
+    responses = {
+        200: api.get("/v1/models", token=token),
+        404: api.get("/v1/nothing", token=token),
+        405: api.request("PUT", "/v1/models", token=token),
+        413: api.post("/v1/models", token=token, content=oversized, headers={"Content-Type": "application/json"}),
+        401: api.get("/v1/models"),
+    }
+    for status, response in responses.items():
+        assert response.status_code == status
+        assert_envelope(response)
+        assert_rate_limit_headers(response)
+
+
+class _BrokenCache:
+    def add(self, *args, **kwargs):
+        raise ConnectionError("cache down")
+
+    incr = get = set = add
+
+
+@pytest.mark.parametrize("fail_open,status", [(True, 200), (False, 503)])
+def test_cache_outage_follows_the_fail_open_setting(api, token, local_models, settings, monkeypatch, fail_open, status):
+    import django_ratelimit.core
+
+    settings.RATE_LIMIT_FAIL_OPEN = fail_open
+    api.get("/v1/models", token=token)  # warm the token cache while the cache still works
+    monkeypatch.setattr(django_ratelimit.core, "caches", {"default": _BrokenCache()})
+
+    response = api.get("/v1/models", token=token)
+
+    assert response.status_code == status
+    assert_envelope(response)
+    assert_rate_limit_headers(response)
+    if status == 503:
+        assert response.json()["error"]["code"] == "service_unavailable"
