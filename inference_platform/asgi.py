@@ -2,7 +2,7 @@
 
 http      /v1/…  -> body guard -> lean API handler (no Django middleware; DRF pipeline)
           other  -> Django's normal handler (admin, docs)
-websocket         -> Channels consumers
+websocket /v1/stream -> Channels consumer (many streams on one socket)
 lifespan          -> start/stop the background writers
 """
 
@@ -13,12 +13,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inference_platform.settings.local")
 django_application = get_asgi_application()  # sets Django up before anything imports models
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import path  # noqa: E402
 
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
 from apps.core.body_limit import BodyLimit  # noqa: E402
 from apps.core.lifespan import Lifespan  # noqa: E402
+from apps.inference.consumers import StreamConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -27,6 +29,7 @@ application = ProtocolTypeRouter(
             api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
             default=django_application,
         ),
+        "websocket": URLRouter([path("v1/stream", StreamConsumer.as_asgi())]),
         "lifespan": Lifespan(),
     }
 )

@@ -8,20 +8,25 @@ DRF's `initial()` runs authenticate -> permissions -> throttles; ours runs, in t
                      guessers are limited too; every later response carries the headers
 4. require a token   401 only now, after counting
 5. body size         413 when the ASGI guard stopped reading an oversized body
-6. the endpoint      validate -> service (idempotency, execution, usage) -> serialize
-7. envelope          `finalize_response` wraps data, adds X-Request-Id and rate-limit headers
-8. request log       one buffered row per request, written off the hot path
+6. idempotency       a POST with Idempotency-Key claims it, or replays / 409 / 422 right here
+7. the endpoint      validate -> service -> serialize; a service's cost is a pending `Charge`
+8. settle            on success, the charge and the key's completion commit in ONE transaction;
+                     on failure the key is released and nothing is charged
+9. envelope          wrap data, add X-Request-Id and the rate-limit headers
+10. request log      one buffered row per request, written off the hot path
 
 Errors anywhere become an error envelope in `apps.core.exception_handler`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -29,15 +34,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.body_limit import body_too_large
-from apps.core.client_ip import client_ip
 from apps.core.envelope import new_request_id, success
 from apps.core.errors import PayloadTooLarge
+from apps.core.exception_handler import api_exception_handler
 from apps.customers.authentication import ApiTokenAuthentication, auth_failure
 from apps.customers.principal import Principal
-from apps.customers.token_secrets import prefix_of
+from apps.idempotency.services import (
+    Claim,
+    StoredResponse,
+    idempotency_begin,
+    idempotency_key_validate,
+    idempotency_release,
+    request_fingerprint,
+)
 from apps.ratelimits.headers import rate_limit_headers
-from apps.ratelimits.limiter import RateLimitState, rate_limit_consume, rate_limit_enforce
-from apps.request_logs.recorder import last_used, request_log_record
+from apps.ratelimits.limiter import rate_limit_enforce
+from apps.usage.charges import Charge
+
+from .request_facts import count_request, facts_from_http, log_request
+from .settlement import settle_success
+
+REPLAY_HEADERS = ("Content-Type",)
 
 
 class JsonOnly(DefaultContentNegotiation):
@@ -47,6 +64,13 @@ class JsonOnly(DefaultContentNegotiation):
         self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         return renderers[0], renderers[0].media_type
+
+
+class Replay(Exception):
+    """Raised by step 6 to answer with a stored response instead of executing."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        self.stored = stored
 
 
 class ApiView(APIView):
@@ -60,18 +84,32 @@ class ApiView(APIView):
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         request.request_id = new_request_id()  # type: ignore[attr-defined]
         request.started_at = time.perf_counter()  # type: ignore[attr-defined]
-        return super().initialize_request(request, *args, **kwargs)
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        drf_request.facts = facts_from_http(drf_request)
+        return drf_request
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
         principal: Principal | None = request.auth
-        request.rate_limit = _count(request, principal)
+        request.facts.principal = principal
+        request.rate_limit = count_request(request.facts)
         rate_limit_enforce(request.rate_limit)
         if principal is None and not self.public:
             raise auth_failure(request)
         if body_too_large(request._request):
             raise PayloadTooLarge(f"The request body exceeds {settings.API_MAX_BODY_BYTES} bytes.")
+        if principal is not None and request.method == "POST":
+            request.idempotency_claim = _claim_idempotency_key(request, principal)
+
+    def charge(self, request: Request, charge: Charge) -> None:
+        """Endpoints hand their cost to the pipeline; it is committed only with a success."""
+        request.pending_charge = charge
+
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:
+        if isinstance(exc, Replay):
+            return _replay_response(exc.stored)
+        return super().handle_exception(exc)
 
     def finalize_response(
         self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
@@ -79,57 +117,82 @@ class ApiView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response) and not hasattr(response, "api_error"):
             response.data = success(response.data, request_id=request.request_id)
-        response["X-Request-Id"] = request.request_id
-        state: RateLimitState | None = getattr(request, "rate_limit", None)
-        if state is not None:
-            for name, value in rate_limit_headers(state).items():
-                response[name] = value
         if not getattr(response, "streaming", False):
-            _log(request, response)
+            response = self._settle(request, response)
+        if "X-Request-Id" not in response:
+            response["X-Request-Id"] = request.request_id
+        if getattr(request, "rate_limit", None) is not None:
+            for name, value in rate_limit_headers(request.rate_limit).items():
+                response[name] = value
+        if not getattr(response, "streaming", False):  # a stream logs itself when it ends
+            charge: Charge | None = getattr(request, "pending_charge", None)
+            log_request(
+                request.facts,
+                status=response.status_code,
+                error=getattr(response, "api_error", None),
+                replayed=getattr(response, "replayed", False),
+                usage=charge.usage if charge else None,
+            )
+        return response
+
+    def _settle(self, request: Request, response: HttpResponseBase) -> HttpResponseBase:
+        claim: Claim | None = getattr(request, "idempotency_claim", None)
+        if response.status_code >= 300 or getattr(response, "replayed", False):
+            if claim is not None:
+                idempotency_release(claim=claim)
+            return response
+        if isinstance(response, Response):
+            response.render()
+        try:
+            settle_success(
+                request_id=request.request_id,
+                charge=getattr(request, "pending_charge", None),
+                claim=claim,
+                status=response.status_code,
+                body=response.content,
+                headers={name: response[name] for name in REPLAY_HEADERS if name in response},
+            )
+        except Exception as exc:
+            if claim is not None:
+                _release_quietly(claim)
+            failed = api_exception_handler(exc, {"request": request, "view": self})
+            return super().finalize_response(request, failed)
         return response
 
 
-def _count(request: Request, principal: Principal | None) -> RateLimitState:
-    if principal is not None:
-        return rate_limit_consume(
-            request=request._request, key=f"token:{principal.token_id}", limit=principal.requests_per_second
-        )
-    return rate_limit_consume(
-        request=request._request,
-        key=f"ip:{client_ip(request._request)}",
-        limit=settings.RATE_LIMIT_ANONYMOUS_PER_SECOND,
+def _claim_idempotency_key(request: Request, principal: Principal) -> Claim | None:
+    raw = request.META.get("HTTP_IDEMPOTENCY_KEY")
+    if raw is None:
+        return None
+    key = idempotency_key_validate(raw)
+    fingerprint = request_fingerprint(method=request.method or "POST", path=request.path, body=request.body)
+    outcome = idempotency_begin(
+        customer_id=principal.customer_id, key=key, fingerprint=fingerprint, request_id=request.request_id
     )
+    if isinstance(outcome, StoredResponse):
+        raise Replay(outcome)
+    return outcome
 
 
-def _log(request: Request, response: HttpResponseBase, **outcome: Any) -> None:
-    # `_auth`, not `auth`: if authentication itself failed (database down), do not retry it here.
-    auth = getattr(request, "_auth", None)
-    principal = auth if isinstance(auth, Principal) else None
-    if principal is not None:
-        last_used.seen(principal.token_id)
-    error = getattr(response, "api_error", None)
-    usage = getattr(request, "usage", None)
-    ip = client_ip(request._request)
-    request_log_record(
-        request_id=request.request_id,
-        customer_id=principal.customer_id if principal else None,
-        token_prefix=principal.token_prefix if principal else _presented_prefix(request),
-        method=request.method or "",
-        path=request.path,
-        status=response.status_code,
-        error_code=error.code if error is not None else "",
-        latency_ms=round((time.perf_counter() - request.started_at) * 1000, 3),
-        model=getattr(request, "log_model", ""),
-        prompt_tokens=usage.prompt_tokens if usage else None,
-        completion_tokens=usage.completion_tokens if usage else None,
-        idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY", "")[:255],
-        replayed=response.get("Idempotent-Replayed") == "true",
-        client_ip=ip if ip != "unknown" else None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        **outcome,
-    )
+def _replay_response(stored: StoredResponse) -> HttpResponseBase:
+    response: HttpResponseBase
+    if stored.events is not None:  # a streamed request: the same events again
+        response = StreamingHttpResponse(_replayed_events(stored.events), content_type="text/event-stream")
+    else:
+        response = HttpResponse(stored.body, status=stored.status, content_type=stored.headers.get("Content-Type"))
+    response["Idempotent-Replayed"] = "true"
+    # The body is byte-identical to the original, so its request id is the original's too.
+    response["X-Request-Id"] = stored.request_id
+    response.replayed = True  # type: ignore[attr-defined]
+    return response
 
 
-def _presented_prefix(request: Request) -> str:
-    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return prefix_of(token.strip()) if scheme.lower() == "bearer" else ""
+async def _replayed_events(events: list[str]) -> AsyncIterator[str]:
+    for event in events:
+        yield event
+
+
+def _release_quietly(claim: Claim) -> None:
+    # The database may be what failed; then the claim goes stale and a later retry takes it over.
+    with contextlib.suppress(Exception):
+        idempotency_release(claim=claim)

@@ -140,6 +140,22 @@ def _envelope_components() -> Schema:
             },
         },
         "ErrorEnvelope": _envelope_of({"type": "null"}, error={"$ref": "#/components/schemas/Error"}),
+        # The events of a `text/event-stream` response (DESIGN §3.5); each `data:` line is one of these.
+        "StreamChunk": {
+            "type": "object",
+            "required": ["index", "delta"],
+            "properties": {"index": {"type": "integer"}, "delta": {"type": "string"}},
+        },
+        "StreamDone": {
+            "type": "object",
+            "required": ["finish_reason", "usage"],
+            "properties": {
+                "finish_reason": {"type": "string", "enum": ["stop", "length", "cancelled"]},
+                "usage": {"$ref": "#/components/schemas/Usage"},
+            },
+        },
+        "StreamChunkEnvelope": _envelope_of({"$ref": "#/components/schemas/StreamChunk"}, error={"type": "null"}),
+        "StreamDoneEnvelope": _envelope_of({"$ref": "#/components/schemas/StreamDone"}, error={"type": "null"}),
     }
 
 

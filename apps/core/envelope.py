@@ -3,16 +3,14 @@ on every streamed event. Exactly one of `data` and `error` is null."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-REQUEST_ID_PREFIX = "req_"
+from .ids import prefixed_id
 
 
 def new_request_id() -> str:
-    # 18 random bytes are exactly 24 url-safe characters.
-    return REQUEST_ID_PREFIX + secrets.token_urlsafe(18)
+    return prefixed_id("req")
 
 
 def utc_timestamp(now: datetime | None = None) -> str:

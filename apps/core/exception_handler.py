@@ -65,17 +65,25 @@ def _flatten(detail: Any, path: str = "") -> Any:
     """DRF's nested error dict/list into `[{param, message, code}]` with dotted params."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
-            yield from _flatten(value, name)
+            yield from _flatten(value, _child_path(path, key))
     elif isinstance(detail, list):
         if all(isinstance(item, drf.ErrorDetail | str) for item in detail):
             for item in detail:
                 yield _detail(path, item)
         else:
             for index, item in enumerate(detail):
-                yield from _flatten(item, f"{path}[{index}]" if path else f"[{index}]")
+                if item:  # DRF lists an empty entry for each valid item
+                    yield from _flatten(item, _child_path(path, index))
     else:
         yield _detail(path, detail)
+
+
+def _child_path(path: str, key: object) -> str:
+    if key == "non_field_errors":
+        return path
+    if isinstance(key, int):  # list items: DRF keys their errors by position
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
 
 
 def _detail(path: str, item: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from apps.backends.registry import close_backends
 from apps.request_logs.writer import request_log_writer
 
 
@@ -16,7 +17,8 @@ class Lifespan:
                 request_log_writer.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                # The last rows are written before the process exits.
+                # The last rows are written before the process exits; engines are released.
                 await asyncio.to_thread(request_log_writer.stop)
+                await close_backends()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
 from apps.core.errors import RateLimited, ServiceUnavailable
@@ -36,11 +35,12 @@ class RateLimitState:
     counted: bool = True  # False when the shared cache could not be reached
 
 
-def rate_limit_consume(*, request: HttpRequest, key: str, limit: int) -> RateLimitState:
+def rate_limit_consume(*, key: str, limit: int) -> RateLimitState:
     """Count one request against `key` in the current one-second window."""
     try:
+        # get_usage needs no request when the key is a callable and every method counts.
         usage = get_usage(
-            request, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=True
+            None, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=True
         )
     except Exception:
         usage = None

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "apps.ratelimits",
     "apps.models_registry",
     "apps.request_logs",
+    "apps.usage",
+    "apps.idempotency",
+    "apps.inference",
     "apps.api",
 ]
 
@@ -166,6 +169,19 @@ TRUST_X_FORWARDED_FOR = os.environ.get("TRUST_X_FORWARDED_FOR", "0") == "1"
 
 # Tokens are cached in each process; a shared generation number invalidates them everywhere.
 TOKEN_LAST_USED_WRITE_SECONDS = 60
+
+# Input bounds: generous for real use, small enough that one request cannot tie up an engine.
+INFERENCE_MAX_PROMPT_CHARS = 32_000
+INFERENCE_MAX_MESSAGES = 100
+INFERENCE_MAX_EMBEDDING_INPUTS = 256
+INFERENCE_MAX_EMBEDDING_CHARS = 8_000
+
+# A comment line on idle SSE streams, so proxies do not close them.
+SSE_PING_SECONDS = float(os.environ.get("SSE_PING_SECONDS", 15))
+
+IDEMPOTENCY_KEY_TTL_SECONDS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600))
+# An in-progress claim older than this is presumed dead (its process was killed) and may be taken over.
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = int(os.environ.get("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 300))
 
 REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("REQUEST_LOG_FLUSH_SECONDS", 0.5))
 REQUEST_LOG_BATCH_SIZE = 500

@@ -19,3 +19,10 @@ def make_token(
         requests_per_second=rate,
         expires_at=expires_at,
     )
+
+
+def make_fake_model(model_id: str = "fake-chat", *, kind: str = "chat", **config: object) -> None:
+    """A registry row served by the deterministic fake backend (pipeline tests only)."""
+    from apps.models_registry.models import Model
+
+    Model.objects.update_or_create(id=model_id, defaults={"kind": kind, "backend": "fake", "config": config})

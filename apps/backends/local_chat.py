@@ -1,0 +1,122 @@
+"""The local chat model (`smollm2-135m-instruct`): the shared llama.cpp engine seen as a `Backend`.
+
+Requests go through `OpenAICompatibleBackend` to the machine's one engine (`engine_supervisor`),
+with defaults that suit a 135M model: a system prompt when the caller sends none, a repeat penalty
+(it loops without one), and a cap on max_tokens. An engine that died is restarted on the next
+refused connection, and that request is retried once: nothing was generated yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from apps.backends.base import ChatMessage, Embeddings, Generation, GenerationParams, StreamEvent
+from apps.backends.engine_files import EngineState
+from apps.backends.engine_supervisor import EngineSupervisor
+from apps.backends.openai_compatible import OpenAICompatibleBackend
+from apps.backends.streams import started
+from apps.backends.upstream_errors import ContextLengthExceeded
+from apps.core.errors import InvalidRequest, ServiceUnavailable
+
+type Call[T] = Callable[[OpenAICompatibleBackend], Awaitable[T]]
+type StreamCall = Callable[[OpenAICompatibleBackend], AsyncGenerator[StreamEvent]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDefaults:
+    system_prompt: str = "You are a helpful assistant. Answer briefly and accurately."
+    repeat_penalty: float = 1.1
+    max_tokens_cap: int = 512
+    read_timeout_s: float = 60.0
+    extra_body: dict[str, Any] = field(default_factory=dict)  # more llama.cpp sampling options
+
+
+class LocalChatBackend:
+    def __init__(self, *, supervisor: EngineSupervisor, defaults: ChatDefaults | None = None) -> None:
+        self.supervisor = supervisor
+        self.defaults = defaults or ChatDefaults()
+        self._engine: tuple[EngineState, OpenAICompatibleBackend] | None = None
+
+    async def context_tokens(self) -> int:
+        """The most tokens (prompt + answer) one request can use: callers check prompts against it."""
+        state, _ = await self._connected()
+        return state.context_tokens
+
+    async def complete(self, *, prompt: str, params: GenerationParams) -> Generation:
+        return await self._call(lambda engine: engine.complete(prompt=prompt, params=self._capped(params)), "prompt")
+
+    def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncIterator[StreamEvent]:
+        return self._stream(lambda engine: engine.complete_stream(prompt=prompt, params=self._capped(params)), "prompt")
+
+    async def chat(self, *, messages: list[ChatMessage], params: GenerationParams) -> Generation:
+        messages, params = self._with_system(messages), self._capped(params)
+        return await self._call(lambda engine: engine.chat(messages=messages, params=params), "messages")
+
+    def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[StreamEvent]:
+        messages, params = self._with_system(messages), self._capped(params)
+        return self._stream(lambda engine: engine.chat_stream(messages=messages, params=params), "messages")
+
+    async def embed(self, *, inputs: list[str]) -> Embeddings:
+        raise InvalidRequest("This model does not produce embeddings.", param="model")
+
+    async def count_tokens(self, *, text: str) -> int:
+        return await self._call(lambda engine: engine.count_tokens(text=text), "input")
+
+    async def aclose(self) -> None:
+        # Other workers may still use the engine: stop counting as a user, and the engine exits
+        # once nobody is left (`supervisor.stop()` ends it at once, for tests and `make` targets).
+        self._engine = None
+        await asyncio.to_thread(self.supervisor.release)
+
+    def _capped(self, params: GenerationParams) -> GenerationParams:
+        return replace(params, max_tokens=min(params.max_tokens, self.defaults.max_tokens_cap))
+
+    def _with_system(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+        if any(message.role == "system" for message in messages):
+            return messages
+        return [ChatMessage(role="system", content=self.defaults.system_prompt), *messages]
+
+    async def _call[T](self, call: Call[T], param: str) -> T:
+        try:
+            return await self._with_restart(call)
+        except ContextLengthExceeded as exc:
+            raise await self._too_long(param) from exc
+
+    async def _with_restart[T](self, call: Call[T]) -> T:
+        _, engine = await self._connected()
+        try:
+            return await call(engine)
+        except ServiceUnavailable:
+            _, engine = await self._connected(reconnect=True)
+            return await call(engine)
+
+    async def _stream(self, call: StreamCall, param: str) -> AsyncIterator[StreamEvent]:
+        # The first event is awaited under the restart/retry rule; after it the stream is committed.
+        stream = await self._call(lambda engine: started(call(engine)), param)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                yield event
+
+    async def _too_long(self, param: str) -> InvalidRequest:
+        limit = await self.context_tokens()
+        return InvalidRequest(f"The prompt exceeds the model's context of {limit} tokens.", param=param)
+
+    async def _connected(self, *, reconnect: bool = False) -> tuple[EngineState, OpenAICompatibleBackend]:
+        if self._engine is None or reconnect:
+            state = await asyncio.to_thread(self.supervisor.ensure)
+            if self._engine is None or self._engine[0] != state:
+                self._engine = (state, self._backend_for(state))
+        return self._engine
+
+    def _backend_for(self, state: EngineState) -> OpenAICompatibleBackend:
+        return OpenAICompatibleBackend(
+            base_url=state.base_url,
+            upstream_model=state.model,
+            api_key=state.api_key,
+            read_timeout_s=self.defaults.read_timeout_s,
+            extra_body={"repeat_penalty": self.defaults.repeat_penalty, **self.defaults.extra_body},
+        )

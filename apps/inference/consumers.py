@@ -1,0 +1,154 @@
+"""The WebSocket endpoint `/v1/stream` (DESIGN §3.5): many streamed requests over one socket.
+
+Authenticate with the handshake's `Authorization: Bearer …` header, or a first message
+`{"type": "auth", "token": "…"}`. Each message `{"id", "type": "completions"|"chat.completions",
+"body"}` is one request: rate limited, metered and logged like HTTP, answered by frames that are
+envelopes whose `meta` carries `stream_id` (the message's id), `event` (chunk, done, error) and
+`rate_limit` (frames cannot carry headers). `{"id", "type": "cancel"}` stops one stream. A bad
+frame gets an error frame; the socket stays open. See docs/streaming.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from apps.api.request_facts import RequestFacts, count_request, log_request
+from apps.core.envelope import failure, new_request_id
+from apps.core.errors import ApiError, AuthenticationRequired, InvalidJson, InvalidRequest, InvalidToken
+from apps.core.exception_handler import as_api_error
+from apps.customers.authentication import bearer_token
+from apps.customers.principal import Principal
+from apps.customers.services import token_authenticate
+from apps.ratelimits.headers import rate_limit_meta
+from apps.ratelimits.limiter import RateLimitState, rate_limit_enforce
+
+from . import services
+from .serializers import ChatCompletionRequestSerializer, CompletionRequestSerializer
+from .streaming import StreamContext, started, stream_events
+
+PATH = "/v1/stream"
+AUTH_FAILED_CLOSE_CODE = 4401
+REQUEST_TYPES = {
+    "completions": (CompletionRequestSerializer, services.completion_stream),
+    "chat.completions": (ChatCompletionRequestSerializer, services.chat_completion_stream),
+}
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.principal: Principal | None = None
+        self.streams: dict[str, asyncio.Task[None]] = {}
+        await self.accept()
+        header = self._header("authorization")
+        if header:
+            await self._authenticate(bearer_token(header) or "")
+
+    async def disconnect(self, code: int) -> None:
+        for task in self.streams.values():
+            task.cancel()  # the generation stops; the tokens produced are charged
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or bytes_data or b"")
+        except ValueError:
+            return await self._send_error(InvalidJson("The frame is not valid JSON."), stream_id=None)
+        if not isinstance(message, dict):
+            return await self._send_error(InvalidRequest("A frame must be a JSON object."), stream_id=None)
+        await self._dispatch(message)
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        kind, stream_id = message.get("type"), message.get("id")
+        if kind == "auth":
+            return await self._authenticate(str(message.get("token", "")))
+        if self.principal is None:
+            return await self._send_error(AuthenticationRequired(), stream_id=stream_id)
+        if not isinstance(stream_id, str) or not 1 <= len(stream_id) <= 100:
+            return await self._send_error(
+                InvalidRequest("`id` must be a string of 1-100 characters.", param="id"), None
+            )
+        if kind == "cancel":
+            return self._cancel(stream_id)
+        if kind not in REQUEST_TYPES:
+            error = InvalidRequest(f"`type` must be one of auth, cancel, {', '.join(REQUEST_TYPES)}.", param="type")
+            return await self._send_error(error, stream_id)
+        if stream_id in self.streams:
+            return await self._send_error(InvalidRequest("A stream with this id is running.", param="id"), stream_id)
+        task = asyncio.create_task(self._run(stream_id, kind, message.get("body")))
+        self.streams[stream_id] = task
+        task.add_done_callback(lambda _task: self.streams.pop(stream_id, None))
+
+    async def _run(self, stream_id: str, kind: str, body: Any) -> None:
+        facts = self._facts()
+        state: RateLimitState | None = None
+        try:
+            state = await sync_to_async(count_request, thread_sensitive=False)(facts)
+            rate_limit_enforce(state)
+            serializer_class, start_stream = REQUEST_TYPES[kind]
+            serializer = serializer_class(data=body)
+            await sync_to_async(serializer.is_valid, thread_sensitive=False)(raise_exception=True)
+            facts.model = serializer.validated_data["model"]
+            start = await sync_to_async(start_stream, thread_sensitive=False)(
+                principal=self.principal, validated=serializer.validated_data
+            )
+            generation = await started(start.generation)
+        except Exception as exc:
+            error = as_api_error(exc)
+            await self._send_error(error, stream_id, request_id=facts.request_id, state=state)
+            await sync_to_async(log_request, thread_sensitive=False)(facts, status=error.status, error=error)
+            return
+        context = StreamContext(facts=facts, charge=start.charge)
+        async for event in stream_events(context, generation):
+            if event is not None:  # pings are for HTTP proxies; WebSocket has its own keep-alive
+                await self._send_frame(event[1], stream_id=stream_id, event=event[0], state=state)
+
+    def _cancel(self, stream_id: str) -> None:
+        task = self.streams.get(stream_id)
+        if task is not None:
+            task.cancel()
+
+    async def _authenticate(self, token: str) -> None:
+        self.principal = await sync_to_async(token_authenticate, thread_sensitive=False)(presented=token)
+        if self.principal is None:
+            await self._send_error(InvalidToken(), stream_id=None)
+            await self.close(code=AUTH_FAILED_CLOSE_CODE)
+
+    def _facts(self) -> RequestFacts:
+        client = self.scope.get("client") or ("unknown", 0)
+        return RequestFacts(
+            request_id=new_request_id(),
+            method="WS",
+            path=PATH,
+            client_ip=client[0],
+            user_agent=self._header("user-agent"),
+            principal=self.principal,
+        )
+
+    def _header(self, name: str) -> str:
+        for key, value in self.scope.get("headers", []):
+            if key.decode("latin-1").lower() == name:
+                return value.decode("latin-1")
+        return ""
+
+    async def _send_error(
+        self,
+        error: ApiError,
+        stream_id: str | None,
+        *,
+        request_id: str | None = None,
+        state: RateLimitState | None = None,
+    ) -> None:
+        envelope = failure(error.as_dict(), request_id=request_id or new_request_id())
+        await self._send_frame(envelope, stream_id=stream_id, event="error", state=state)
+
+    async def _send_frame(
+        self, envelope: dict[str, Any], *, stream_id: str | None, event: str, state: RateLimitState | None
+    ) -> None:
+        envelope["meta"].update(stream_id=stream_id, event=event)
+        if state is not None:
+            envelope["meta"]["rate_limit"] = rate_limit_meta(state)
+        await self.send(text_data=json.dumps(envelope, separators=(",", ":"), default=str))

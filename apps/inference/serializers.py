@@ -1,0 +1,130 @@
+"""Request and response shapes of the inference endpoints. OpenAI's field names where they exist
+(DESIGN §3.6). Class names become the schema's component names and the SDK's type names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+MAX_STOP_SEQUENCES = 4
+
+
+class StrictSerializer(serializers.Serializer[dict[str, Any]]):
+    """Unknown fields are an error naming the field, not silently ignored (a typo'd
+    `max_token` would otherwise run with the default and surprise the caller)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """A string and only a string: DRF's CharField would turn 42 into "42"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StopField(serializers.ListField):
+    """`stop`: one string or a list of up to four."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        return super().to_internal_value([data] if isinstance(data, str) else data)
+
+
+class GenerationFields(StrictSerializer):
+    model = TextField(max_length=100)
+    max_tokens = serializers.IntegerField(min_value=1, max_value=4096, default=128)
+    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, required=False)
+    top_p = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    stop = StopField(
+        child=TextField(max_length=64, trim_whitespace=False),
+        max_length=MAX_STOP_SEQUENCES,
+        required=False,
+        help_text="A string or up to 4 strings that end the generation.",
+    )
+    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    stream = serializers.BooleanField(default=False, help_text="Answer with Server-Sent Events.")
+
+
+class CompletionRequestSerializer(GenerationFields):
+    prompt = TextField(max_length=settings.INFERENCE_MAX_PROMPT_CHARS, trim_whitespace=False)
+
+
+class ChatMessageSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=["system", "user", "assistant"])
+    content = TextField(max_length=settings.INFERENCE_MAX_PROMPT_CHARS, trim_whitespace=False)
+
+
+class ChatCompletionRequestSerializer(GenerationFields):
+    messages = ChatMessageSerializer(many=True, allow_empty=False, max_length=settings.INFERENCE_MAX_MESSAGES)
+
+
+class EmbeddingInputField(serializers.ListField):
+    """`input`: one string or a list of strings."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        return super().to_internal_value([data] if isinstance(data, str) else data)
+
+
+class EmbeddingRequestSerializer(StrictSerializer):
+    model = TextField(max_length=100)
+    input = EmbeddingInputField(
+        child=TextField(max_length=settings.INFERENCE_MAX_EMBEDDING_CHARS, trim_whitespace=False),
+        allow_empty=False,
+        max_length=settings.INFERENCE_MAX_EMBEDDING_INPUTS,
+        help_text="A string or a list of strings to embed.",
+    )
+
+
+class UsageSerializer(serializers.Serializer[dict[str, Any]]):
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+
+
+class CompletionChoiceSerializer(serializers.Serializer[dict[str, Any]]):
+    index = serializers.IntegerField()
+    text = serializers.CharField()
+    finish_reason = serializers.ChoiceField(choices=["stop", "length", "cancelled"])
+
+
+class CompletionSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.CharField(help_text="`cmpl_…`")
+    model = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    choices = CompletionChoiceSerializer(many=True)
+    usage = UsageSerializer()
+
+
+class ChatChoiceSerializer(serializers.Serializer[dict[str, Any]]):
+    index = serializers.IntegerField()
+    message = ChatMessageSerializer()
+    finish_reason = serializers.ChoiceField(choices=["stop", "length", "cancelled"])
+
+
+class ChatCompletionSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.CharField(help_text="`chatcmpl_…`")
+    model = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    choices = ChatChoiceSerializer(many=True)
+    usage = UsageSerializer()
+
+
+class EmbeddingSerializer(serializers.Serializer[dict[str, Any]]):
+    index = serializers.IntegerField()
+    embedding = serializers.ListField(child=serializers.FloatField())
+
+
+class EmbeddingListSerializer(serializers.Serializer[dict[str, Any]]):
+    model = serializers.CharField()
+    items = EmbeddingSerializer(many=True)
+    usage = UsageSerializer()

@@ -1,0 +1,226 @@
+"""OpenAICompatibleBackend against a fake upstream: parsing, usage fallbacks, failure mapping, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from apps.backends.base import ChatMessage, GenerationParams, StreamEnd, TextDelta
+from apps.backends.openai_compatible import OpenAICompatibleBackend
+from apps.backends.upstream_errors import ContextLengthExceeded
+from apps.core.errors import ModelOverloaded, ServiceUnavailable, UpstreamError, UpstreamTimeout
+
+from . import fake_upstream as up
+from .conftest import Runner
+
+MESSAGES = [ChatMessage(role="user", content="Hi")]
+PARAMS = GenerationParams(max_tokens=8)
+CHAT = "/v1/chat/completions"
+
+
+def backend(base_url: str, **options: Any) -> OpenAICompatibleBackend:
+    return OpenAICompatibleBackend(base_url=base_url, upstream_model="m", api_key="sk-secret", **options)
+
+
+async def collect(stream: Any) -> list[Any]:
+    return [event async for event in stream]
+
+
+def test_chat_collects_the_upstream_stream_with_its_usage(run: Runner) -> None:
+    events = [up.chat_chunk("Hello"), up.chat_chunk(" there", finish="stop"), {"choices": [], "usage": up.USAGE}]
+
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.sse(events)}) as url:
+            return await backend(url + "/v1").chat(messages=MESSAGES, params=PARAMS)
+
+    generation = run(scenario())
+
+    assert (generation.text, generation.finish_reason) == ("Hello there", "stop")
+    assert (generation.usage.prompt_tokens, generation.usage.completion_tokens) == (3, 2)
+
+
+def test_stream_yields_deltas_then_end_with_usage(run: Runner) -> None:
+    events = [
+        up.chat_chunk("Hel"),
+        up.chat_chunk("lo"),
+        up.chat_chunk(finish="length"),
+        {"choices": [], "usage": up.USAGE},
+    ]
+
+    async def scenario() -> list[Any]:
+        async with up.serve({CHAT: up.sse(events)}) as url:
+            return await collect(backend(url).chat_stream(messages=MESSAGES, params=PARAMS))
+
+    result = run(scenario())
+
+    assert result[:2] == [TextDelta("Hel"), TextDelta("lo")]
+    assert isinstance(result[2], StreamEnd) and result[2].finish_reason == "length"
+    assert result[2].usage.total_tokens == 5
+
+
+def test_stream_without_usage_counts_via_tokenize(run: Runner) -> None:
+    events = [up.chat_chunk("a"), up.chat_chunk("b"), up.chat_chunk("c", finish="stop")]
+
+    async def tokenize(request: Any) -> Any:
+        return up.web.json_response({"tokens": [1, 2, 3, 4]})
+
+    async def scenario() -> list[Any]:
+        async with up.serve({CHAT: up.sse(events), "/tokenize": tokenize}) as url:
+            return await collect(backend(url).chat_stream(messages=MESSAGES, params=PARAMS))
+
+    end = run(scenario())[-1]
+
+    assert (end.usage.prompt_tokens, end.usage.completion_tokens) == (4, 3)
+
+
+def test_usage_is_estimated_when_upstream_has_no_tokenize(run: Runner) -> None:
+    events = [up.chat_chunk("1234"), up.chat_chunk("5678", finish="stop")]
+
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.sse(events)}) as url:
+            return await backend(url).chat(messages=[ChatMessage("user", "abcdefghijkl")], params=PARAMS)
+
+    usage = run(scenario()).usage
+
+    assert (usage.prompt_tokens, usage.completion_tokens) == (3, 2)  # 4 characters a token; 2 deltas
+
+
+def test_refused_connection_is_service_unavailable(run: Runner) -> None:
+    with pytest.raises(ServiceUnavailable):
+        run(backend(up.refused_url()).chat(messages=MESSAGES, params=PARAMS))
+
+
+def test_connection_dropped_before_any_response_is_service_unavailable(run: Runner) -> None:
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.drop_connection()}) as url:
+            return await backend(url).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(ServiceUnavailable):
+        run(scenario())
+
+
+def test_slow_upstream_is_upstream_timeout(run: Runner) -> None:
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.slow(2.0)}) as url:
+            return await backend(url, read_timeout_s=0.2).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(UpstreamTimeout):
+        run(scenario())
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        up.status(500),
+        up.status(401),
+        up.raw("not json"),
+        up.raw("data: not json\n\n", "text/event-stream"),
+        up.raw('data: {"choices": "nope"}\n\n', "text/event-stream"),
+        up.raw("data: [1, 2]\n\n", "text/event-stream"),
+        up.sse([up.chat_chunk("no finish reason")]),
+    ],
+    ids=["500", "401", "not-sse", "garbage-event", "wrong-shape", "not-an-object", "unfinished"],
+)
+def test_broken_upstream_answers_are_upstream_errors(run: Runner, handler: up.Handler) -> None:
+    async def scenario() -> Any:
+        async with up.serve({CHAT: handler}) as url:
+            return await backend(url).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(UpstreamError):
+        run(scenario())
+
+
+@pytest.mark.parametrize("code", [429, 503])
+def test_overloaded_upstream_passes_retry_after(run: Runner, code: int) -> None:
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.status(code, headers={"Retry-After": "7"})}) as url:
+            return await backend(url).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(ModelOverloaded) as raised:
+        run(scenario())
+
+    assert raised.value.headers == {"Retry-After": "7"}
+
+
+def test_prompt_too_long_is_a_400_the_caller_can_recognise(run: Runner) -> None:
+    body = {
+        "error": {
+            "code": 400,
+            "message": "request (801 tokens) exceeds the available context size (512 tokens)",
+            "type": "exceed_context_size_error",
+        }
+    }
+
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.status(400, body)}) as url:
+            return await backend(url).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(ContextLengthExceeded, match="801 tokens") as raised:
+        run(scenario())
+
+    assert raised.value.status == 400
+
+
+def test_connection_closed_mid_stream_is_upstream_error(run: Runner) -> None:
+    events = [up.chat_chunk("a"), up.chat_chunk("b"), up.chat_chunk(finish="stop")]
+    received: list[Any] = []
+
+    async def scenario() -> None:
+        async with up.serve({CHAT: up.sse(events, drop_after=1)}) as url:
+            async for event in backend(url).chat_stream(messages=MESSAGES, params=PARAMS):
+                received.append(event)
+
+    with pytest.raises(UpstreamError):
+        run(scenario())
+
+    assert received == [TextDelta("a")]
+
+
+def test_closing_a_stream_early_disconnects_the_upstream(run: Runner) -> None:
+    async def scenario() -> bool:
+        disconnected = asyncio.Event()
+        events = [up.chat_chunk(f"t{i}") for i in range(200)]
+        async with up.serve({CHAT: up.sse(events, delay_s=0.02, disconnected=disconnected)}) as url:
+            stream = backend(url).chat_stream(messages=MESSAGES, params=PARAMS)
+            assert await anext(stream) == TextDelta("t0")
+            await stream.aclose()
+            await asyncio.wait_for(disconnected.wait(), 5.0)
+            return disconnected.is_set()
+
+    assert run(scenario())
+
+
+def test_cancelling_the_task_disconnects_the_upstream(run: Runner) -> None:
+    async def scenario() -> bool:
+        disconnected = asyncio.Event()
+        async with up.serve({CHAT: up.hang_until_disconnect(disconnected)}) as url:
+            task = asyncio.create_task(backend(url).chat(messages=MESSAGES, params=PARAMS))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.wait_for(disconnected.wait(), 5.0)
+            return disconnected.is_set()
+
+    assert run(scenario())
+
+
+def test_embeddings_come_back_in_input_order(run: Runner) -> None:
+    async def embeddings(request: Any) -> Any:
+        data = [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]
+        return up.web.json_response({"data": data, "usage": {"prompt_tokens": 4}})
+
+    async def scenario() -> Any:
+        async with up.serve({"/v1/embeddings": embeddings}) as url:
+            return await backend(url).embed(inputs=["a", "b"])
+
+    result = run(scenario())
+
+    assert result.vectors == [[1.0, 0.0], [0.0, 1.0]]
+    assert result.usage.prompt_tokens == 4
+
+
+def test_the_api_key_stays_out_of_repr() -> None:
+    assert "sk-secret" not in repr(backend("http://127.0.0.1:1"))
