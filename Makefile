@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint schema schema-check sdk bench migrate clean
+.PHONY: install run test lint typecheck schema sdk sdk-test bench migrate clean
 
 install: $(STAMP)
 
@@ -36,9 +36,18 @@ test: install lint
 	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
+	bash scripts/sdk-test.sh
 
 schema: install
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
+
+# The SDK's types from openapi/schema.yaml; after a serializer change: `make schema sdk`.
+sdk:
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm run generate
+
+# npm ci from the lockfile, drift (code -> schema -> types), tsc, unit + live tests.
+sdk-test: install
+	bash scripts/sdk-test.sh
 
 bench: install
 	$(PY) bench/run.py

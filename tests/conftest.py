@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from tests.support.api_client import ApiClient
+from tests.support.clock import FrozenClock
 from tests.support.factories import make_token
 
 
@@ -41,6 +42,22 @@ def _fresh_caches() -> Iterator[None]:
     token_cache.clear()
     yield
     request_log_writer.discard()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """Freezes the rate limiter's clock 0.25 s into a second, so a test's requests share a window."""
+    import types
+
+    import django_ratelimit.core
+
+    from apps.ratelimits import limiter
+
+    frozen = FrozenClock(1_900_000_000.25)
+    fake_time = types.SimpleNamespace(time=frozen.time)
+    monkeypatch.setattr(django_ratelimit.core, "time", fake_time)
+    monkeypatch.setattr(limiter, "time", fake_time)
+    return frozen
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.core.errors import ERROR_FOR_STATUS, ApiError
+from apps.core.errors import ERRORS_BY_CODE
 
 Schema = dict[str, Any]
 
@@ -23,7 +23,7 @@ RETRY_HEADERS: dict[str, Schema] = {
     "Retry-After-Ms": {"description": "Milliseconds to wait before retrying.", "integer": True},
 }
 COMMON_ERRORS = (400, 401, 403, 404, 429, 500, 503)
-POST_ERRORS = (409, 413, 415, 422)
+POST_ERRORS = (409, 413, 415, 422, 502, 504)
 STATUS_TEXT = {
     400: "Invalid request",
     401: "Missing or invalid token",
@@ -77,19 +77,17 @@ def _envelope_response(response: Schema, schemas: Schema) -> None:
 
 
 def _error_response(status: int) -> Schema:
-    error_class: type[ApiError] = ERROR_FOR_STATUS.get(status, ApiError)
+    codes = ", ".join(f"`{code}`" for code, error in sorted(ERRORS_BY_CODE.items()) if error.status == status)
     return {
-        "description": f"{STATUS_TEXT.get(status, 'Error')} (e.g. `{error_class.code}`).",
+        "description": f"{STATUS_TEXT.get(status, 'Error')}: {codes}.",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
     }
 
 
 def _response_headers(status: int) -> Schema:
     names = list(HEADERS)
-    if status in (429, 503):
+    if status in (409, 429, 503):
         names += list(RETRY_HEADERS)
-    elif status == 409:
-        names.append("Retry-After")
     return {name: {"$ref": f"#/components/headers/{_component_name(name)}"} for name in names}
 
 
@@ -102,8 +100,6 @@ def _envelope_of(data: Schema, *, error: Schema) -> Schema:
 
 
 def _envelope_components() -> Schema:
-    from apps.core.errors import ERRORS_BY_CODE
-
     return {
         "Meta": {
             "type": "object",

@@ -80,7 +80,7 @@ class MethodNotAllowed(ApiError):
 
 class IdempotencyRequestInProgress(ApiError):
     status, code = 409, "idempotency_request_in_progress"
-    default_headers = {"Retry-After": "1"}
+    default_headers = {"Retry-After": "1", "Retry-After-Ms": "1000"}
     default_message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
@@ -116,11 +116,13 @@ class UpstreamError(ApiError):
 
 class ModelOverloaded(ApiError):
     status, code = 503, "model_overloaded"
+    default_headers = {"Retry-After": "1", "Retry-After-Ms": "1000"}
     default_message = "The model is at capacity; retry after the time in Retry-After."
 
 
 class ServiceUnavailable(ApiError):
     status, code = 503, "service_unavailable"
+    default_headers = {"Retry-After": "1", "Retry-After-Ms": "1000"}
     default_message = "The service is temporarily unavailable; retry shortly."
 
 

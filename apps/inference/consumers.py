@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.api.request_facts import RequestFacts, count_request, log_request
+from apps.core.db import db_call
 from apps.core.envelope import failure, new_request_id
 from apps.core.errors import ApiError, AuthenticationRequired, InvalidJson, InvalidRequest, InvalidToken
 from apps.core.exception_handler import as_api_error
@@ -40,6 +41,10 @@ REQUEST_TYPES = {
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
+    # No channel-layer inbox: this consumer only answers its own socket (batch progress, which
+    # does go through the layer, subscribes explicitly).
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         self.principal: Principal | None = None
         self.streams: dict[str, asyncio.Task[None]] = {}
@@ -86,20 +91,18 @@ class StreamConsumer(AsyncWebsocketConsumer):
         facts = self._facts()
         state: RateLimitState | None = None
         try:
-            state = await sync_to_async(count_request, thread_sensitive=False)(facts)
+            state = await sync_to_async(count_request, thread_sensitive=False)(facts)  # cache only, no DB
             rate_limit_enforce(state)
             serializer_class, start_stream = REQUEST_TYPES[kind]
             serializer = serializer_class(data=body)
-            await sync_to_async(serializer.is_valid, thread_sensitive=False)(raise_exception=True)
+            serializer.is_valid(raise_exception=True)  # no database validators: fine on the loop
             facts.model = serializer.validated_data["model"]
-            start = await sync_to_async(start_stream, thread_sensitive=False)(
-                principal=self.principal, validated=serializer.validated_data
-            )
+            start = await db_call(start_stream, principal=self.principal, validated=serializer.validated_data)
             generation = await started(start.generation)
         except Exception as exc:
             error = as_api_error(exc)
             await self._send_error(error, stream_id, request_id=facts.request_id, state=state)
-            await sync_to_async(log_request, thread_sensitive=False)(facts, status=error.status, error=error)
+            log_request(facts, status=error.status, error=error)  # appends to a buffer: no I/O
             return
         context = StreamContext(facts=facts, charge=start.charge)
         async for event in stream_events(context, generation):
@@ -112,7 +115,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             task.cancel()
 
     async def _authenticate(self, token: str) -> None:
-        self.principal = await sync_to_async(token_authenticate, thread_sensitive=False)(presented=token)
+        self.principal = await db_call(token_authenticate, presented=token)
         if self.principal is None:
             await self._send_error(InvalidToken(), stream_id=None)
             await self.close(code=AUTH_FAILED_CLOSE_CODE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_STOP_SEQUENCES = 4
@@ -33,6 +34,10 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+STRING_OR_STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+@extend_schema_field({**STRING_OR_STRINGS, "description": "A string or up to 4 strings that end the generation."})
 class StopField(serializers.ListField):
     """`stop`: one string or a list of up to four."""
 
@@ -68,6 +73,7 @@ class ChatCompletionRequestSerializer(GenerationFields):
     messages = ChatMessageSerializer(many=True, allow_empty=False, max_length=settings.INFERENCE_MAX_MESSAGES)
 
 
+@extend_schema_field({**STRING_OR_STRINGS, "description": "A string or a list of strings to embed."})
 class EmbeddingInputField(serializers.ListField):
     """`input`: one string or a list of strings."""
 

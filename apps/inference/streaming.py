@@ -23,13 +23,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
 from apps.api.request_facts import RequestFacts, log_request
 from apps.api.settlement import settle_success
 from apps.backends.base import StreamEnd, StreamEvent, TextDelta, Usage
+from apps.core.db import db_call
 from apps.core.envelope import failure, success
 from apps.core.errors import ApiError, InternalError
 from apps.core.exception_handler import as_api_error
@@ -168,7 +168,8 @@ async def _finish(context: StreamContext, outcome: StreamOutcome) -> None:
     usage = outcome.usage or Usage(prompt_tokens=0, completion_tokens=outcome.deltas)
     charged = completed or (outcome.status == CANCELLED_STATUS and outcome.deltas > 0)
     try:
-        await sync_to_async(settle_success, thread_sensitive=False)(
+        await db_call(
+            settle_success,
             request_id=context.facts.request_id,
             charge=replace(charge, usage=usage) if charged else None,
             claim=claim if completed else None,
@@ -178,9 +179,9 @@ async def _finish(context: StreamContext, outcome: StreamOutcome) -> None:
             events=outcome.events if completed else None,
         )
         if claim is not None and not completed:
-            await sync_to_async(idempotency_release, thread_sensitive=False)(claim=claim)
+            await db_call(idempotency_release, claim=claim)
     except Exception:
         outcome.status, outcome.error = 500, InternalError()
-    await sync_to_async(log_request, thread_sensitive=False)(
+    log_request(
         context.facts, status=outcome.status, error=outcome.error, usage=usage if charged else None, stream=True
     )

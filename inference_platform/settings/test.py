@@ -1,10 +1,13 @@
 """The test suite: the embedded default, or PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# A file, not memory, so that servers started by live tests see what the test wrote.
+# A file, not memory, so that servers started by live tests see what the test wrote; one per
+# test run, so that two runs in one checkout do not delete each other's database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 REQUEST_LOG_FLUSH_SECONDS = 0.05

@@ -97,7 +97,7 @@ def test_7_rejections_before_execution_free_the_key(api, token, body, status):
     assert post(api, token, "k", body=BODY).status_code == 200  # the key is usable for a good request
 
 
-def test_7_rate_limited_request_does_not_take_the_key(api, transactional_db):
+def test_7_rate_limited_request_does_not_take_the_key(api, transactional_db, clock):
     issued = make_token(customer="slow", rate=1)
     api.get("/v1/models", token=issued.secret)
 
@@ -159,7 +159,7 @@ def test_11_expired_key_is_new_again(api, token):
     assert UsageRecord.objects.count() == 2
 
 
-def test_12_replay_counts_against_the_rate_limit(api, transactional_db):
+def test_12_replay_counts_against_the_rate_limit(api, transactional_db, clock):
     issued = make_token(customer="tight", rate=2)
     post(api, issued.secret, "k")
     post(api, issued.secret, "k")

@@ -145,7 +145,7 @@ def test_bad_frames_get_errors_and_the_socket_stays_open(token):
     assert frames["ok"][-1]["meta"]["event"] == "done"
 
 
-def test_each_message_is_rate_limited(transactional_db):
+def test_each_message_is_rate_limited(transactional_db, clock):
     secret = make_token(customer="ws-tight", rate=2).secret
 
     async def scenario():

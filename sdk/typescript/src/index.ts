@@ -1,0 +1,21 @@
+export { Client, DEFAULT_BASE_URL, type ClientOptions } from './client.js';
+export {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  UnprocessableEntityError,
+} from './core/error.js';
+export type { RequestOptions } from './core/http.js';
+export { PagePromise } from './core/pagination.js';
+export { APIPromise, type RateLimitInfo, type ResponseMeta, type WithResponse } from './core/response.js';
+export { Stream } from './core/streaming.js';
+export type { CompletionStream } from './resources/inference.js';
+export type * from './types.js';
