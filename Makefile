@@ -50,7 +50,7 @@ sdk-test: install
 	bash scripts/sdk-test.sh
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

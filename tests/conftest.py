@@ -36,10 +36,12 @@ def _fresh_caches() -> Iterator[None]:
     from django.core.cache import cache
 
     from apps.customers.token_cache import token_cache
+    from apps.models_registry.catalog import catalog
     from apps.request_logs.writer import request_log_writer
 
     cache.clear()
     token_cache.clear()
+    catalog.clear()
     yield
     request_log_writer.discard()
 

@@ -19,6 +19,8 @@ def settle_success(
     headers: dict[str, str],
     events: list[str] | None = None,
 ) -> None:
+    if charge is None and claim is None:
+        return  # most GETs: no transaction, no database connection at all
     with transaction.atomic():
         if charge is not None:
             usage_record(charge=charge, request_id=request_id)

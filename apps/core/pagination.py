@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,15 @@ def paginate(queryset: QuerySet[Any], *, cursor: str | None, limit: int, key: st
     rows = rows[:limit]
     next_cursor = _encode(_value(rows[-1], field)) if has_more else None
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def paginate_sorted(items: Sequence[Any], *, cursor: str | None, limit: int, key: str) -> Page:
+    """The same cursors over an in-memory sequence already sorted ascending by `key`."""
+    after = _decode(cursor) if cursor else None
+    rest = [item for item in items if after is None or getattr(item, key) > after]
+    page = rest[:limit]
+    next_cursor = _encode(getattr(page[-1], key)) if len(rest) > limit else None
+    return Page(items=page, next_cursor=next_cursor)
 
 
 def _value(row: Model, field: str) -> Any:

@@ -17,6 +17,7 @@ from apps.backends.registry import backend_for
 from apps.core.errors import InvalidRequest
 from apps.core.ids import prefixed_id
 from apps.customers.principal import Principal
+from apps.models_registry.catalog import CatalogModel
 from apps.models_registry.models import Model
 from apps.models_registry.services import model_get
 from apps.usage.charges import Charge
@@ -36,7 +37,7 @@ class StreamStart:
     charge: Charge
 
 
-def inference_model(*, principal: Principal, model_id: str, kind: str) -> tuple[Model, Backend]:
+def inference_model(*, principal: Principal, model_id: str, kind: str) -> tuple[CatalogModel, Backend]:
     """The model a request names and its backend: 404 unknown, 403 not allowed, 400 wrong kind."""
     model = model_get(principal=principal, model_id=model_id, param="model")
     if model.kind != kind:
@@ -107,7 +108,9 @@ def usage_dict(usage: Any) -> dict[str, int]:
     }
 
 
-def _generated(result_id: str, model: Model, generation: Generation, *, choice: dict[str, Any]) -> dict[str, Any]:
+def _generated(
+    result_id: str, model: CatalogModel, generation: Generation, *, choice: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "id": result_id,
         "model": model.id,
@@ -117,6 +120,6 @@ def _generated(result_id: str, model: Model, generation: Generation, *, choice: 
     }
 
 
-def _charge(principal: Principal, model: Model, endpoint: str, generation: Generation | None) -> Charge:
+def _charge(principal: Principal, model: CatalogModel, endpoint: str, generation: Generation | None) -> Charge:
     usage = generation.usage if generation is not None else Usage(prompt_tokens=0)
     return Charge(principal.customer_id, principal.token_id, model.id, endpoint, usage)

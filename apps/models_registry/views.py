@@ -3,7 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.pipeline import ApiView
-from apps.core.pagination import page_limit, paginate
+from apps.core.pagination import page_limit, paginate_sorted
 
 from .serializers import ModelListSerializer, ModelSerializer
 from .services import model_get, models_visible_to
@@ -20,16 +20,17 @@ class ModelListView(ApiView):
         responses={200: ModelListSerializer},
     )
     def get(self, request: Request) -> Response:
-        page = paginate(
+        page = paginate_sorted(
             models_visible_to(principal=request.auth),
             cursor=request.query_params.get("cursor"),
             limit=page_limit(request.query_params.get("limit")),
             key="id",
         )
-        return Response(ModelListSerializer({"items": page.items, "next_cursor": page.next_cursor}).data)
+        # The catalog serialized each model once; the list is assembled, not re-serialized.
+        return Response({"items": [model.public for model in page.items], "next_cursor": page.next_cursor})
 
 
 class ModelDetailView(ApiView):
     @extend_schema(operation_id="models_retrieve", summary="Get one model", responses={200: ModelSerializer})
     def get(self, request: Request, model_id: str) -> Response:
-        return Response(ModelSerializer(model_get(principal=request.auth, model_id=model_id)).data)
+        return Response(model_get(principal=request.auth, model_id=model_id).public)

@@ -22,7 +22,9 @@ def test_get_model(api, token, local_models):
 
 
 def test_unknown_and_disabled_models_are_404(api, token, local_models):
-    Model.objects.filter(id="all-minilm-l6-v2").update(enabled=False)
+    disabled = Model.objects.get(id="all-minilm-l6-v2")
+    disabled.enabled = False
+    disabled.save()  # as the admin does: every worker's catalog reloads
 
     assert_error(api.get("/v1/models/nope", token=token), 404, "not_found")
     assert_error(api.get("/v1/models/all-minilm-l6-v2", token=token), 404, "not_found")

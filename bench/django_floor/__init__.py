@@ -1,0 +1,1 @@
+"""The framework floor: one async Django view on the project's lean `/v1/` handler, no DRF."""
