@@ -45,6 +45,11 @@ class LocalEmbeddingsBackend:
             name="local-embeddings",
         )
 
+    @property
+    def queue_depth(self) -> int:
+        """Inputs waiting for the model (a metric; 503s start past `max_queue`)."""
+        return self.batcher.queue_depth
+
     async def embed(self, *, inputs: list[str]) -> Embeddings:
         results = await self.batcher.submit_many(inputs)
         too_long = [index for index, result in enumerate(results) if result.truncated]

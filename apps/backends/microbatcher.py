@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from apps.core.errors import ModelOverloaded
+from apps.backends.overload import model_overloaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class MicroBatcher[T, R]:
     ) -> None:
         self.max_batch_size, self.max_wait_s, self.max_queue = max_batch_size, max_wait_s, max_queue
         self._run_batch, self._on_batch, self._name = run_batch, on_batch, name
-        self._retry_after = str(retry_after_s)
+        self._retry_after_s = retry_after_s
         self._pending: collections.deque[_Job[T]] = collections.deque()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -62,7 +62,7 @@ class MicroBatcher[T, R]:
         with self._condition:
             # An oversized request still runs when nothing waits, or it could never run at all.
             if self._pending and len(self._pending) + len(jobs) > self.max_queue:
-                raise ModelOverloaded(headers={"Retry-After": self._retry_after})
+                raise model_overloaded(self._retry_after_s)
             self._pending.extend(jobs)
             self._start_thread()
             self._condition.notify()

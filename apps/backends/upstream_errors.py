@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 import aiohttp
 
+from apps.backends.overload import model_overloaded
 from apps.core.errors import (
     ApiError,
     InvalidRequest,
-    ModelOverloaded,
     ServiceUnavailable,
     UpstreamError,
     UpstreamTimeout,
@@ -26,7 +26,7 @@ from apps.core.errors import (
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 300
-DEFAULT_RETRY_AFTER_S = "1"
+DEFAULT_RETRY_AFTER_S = 1
 # llama.cpp, OpenAI and vLLM spell "prompt too long" differently.
 CONTEXT_MARKERS = ("exceed_context_size", "context_length_exceeded", "maximum context length")
 
@@ -47,7 +47,7 @@ def error_for_exception(exc: BaseException, *, before_response: bool = False) ->
 
 def error_for_status(status: int, body: bytes, headers: Mapping[str, str]) -> ApiError:
     if status in (429, 503):
-        return ModelOverloaded(headers={"Retry-After": _retry_after(headers)})
+        return model_overloaded(_retry_after_s(headers))
     if status in (408, 504):
         return UpstreamTimeout()
     if status in (400, 413, 422):
@@ -75,7 +75,7 @@ def _upstream_message(body: bytes) -> str:
     return text[:MAX_MESSAGE_CHARS]
 
 
-def _retry_after(headers: Mapping[str, str]) -> str:
+def _retry_after_s(headers: Mapping[str, str]) -> int:
     # Only delta-seconds are passed on: an HTTP-date would need the upstream's clock.
     value = headers.get("Retry-After", "").strip()
-    return value if value.isdigit() else DEFAULT_RETRY_AFTER_S
+    return int(value) if value.isdigit() else DEFAULT_RETRY_AFTER_S

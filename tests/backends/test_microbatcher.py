@@ -83,7 +83,7 @@ def test_a_full_queue_raises_model_overloaded_with_retry_after(run: Runner) -> N
 
     error = run(scenario())
 
-    assert error.status == 503 and error.headers == {"Retry-After": "1"}
+    assert error.status == 503 and error.headers == {"Retry-After": "1", "Retry-After-Ms": "1000"}
 
 
 def test_a_failing_batch_fails_its_callers_and_the_worker_lives_on(run: Runner) -> None:

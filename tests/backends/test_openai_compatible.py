@@ -141,7 +141,7 @@ def test_overloaded_upstream_passes_retry_after(run: Runner, code: int) -> None:
     with pytest.raises(ModelOverloaded) as raised:
         run(scenario())
 
-    assert raised.value.headers == {"Retry-After": "7"}
+    assert raised.value.headers == {"Retry-After": "7", "Retry-After-Ms": "7000"}
 
 
 def test_prompt_too_long_is_a_400_the_caller_can_recognise(run: Runner) -> None:
