@@ -52,5 +52,9 @@ sdk-test: install
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The request-log admin over a million PostgreSQL rows (docs/operations.md).
+bench-admin: install
+	$(PY) bench/admin_requestlog.py
+
 clean:
 	rm -rf $(VENV) var

@@ -15,6 +15,7 @@ django_application = get_asgi_application()  # sets Django up before anything im
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
@@ -27,7 +28,7 @@ application = ProtocolTypeRouter(
         "http": PrefixRouter(
             prefix="/v1/",
             api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
-            default=django_application,
+            default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
         ),
         "websocket": URLRouter([path("v1/stream", StreamConsumer.as_asgi())]),
         "lifespan": Lifespan(),

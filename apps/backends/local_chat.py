@@ -18,6 +18,7 @@ from apps.backends.base import ChatMessage, Embeddings, Generation, GenerationPa
 from apps.backends.engine_files import EngineState
 from apps.backends.engine_supervisor import EngineSupervisor
 from apps.backends.openai_compatible import OpenAICompatibleBackend
+from apps.backends.overload import Admission
 from apps.backends.streams import started
 from apps.backends.upstream_errors import ContextLengthExceeded
 from apps.core.errors import InvalidRequest, ServiceUnavailable
@@ -31,6 +32,7 @@ class ChatDefaults:
     system_prompt: str = "You are a helpful assistant. Answer briefly and accurately."
     repeat_penalty: float = 1.1
     max_tokens_cap: int = 512
+    max_in_flight: int = 8  # per process; beyond it 503 model_overloaded instead of a growing queue
     read_timeout_s: float = 60.0
     extra_body: dict[str, Any] = field(default_factory=dict)  # more llama.cpp sampling options
 
@@ -40,6 +42,7 @@ class LocalChatBackend:
         self.supervisor = supervisor
         self.defaults = defaults or ChatDefaults()
         self._engine: tuple[EngineState, OpenAICompatibleBackend] | None = None
+        self.admission = Admission(self.defaults.max_in_flight)
 
     async def context_tokens(self) -> int:
         """The most tokens (prompt + answer) one request can use: callers check prompts against it."""
@@ -81,6 +84,10 @@ class LocalChatBackend:
         return [ChatMessage(role="system", content=self.defaults.system_prompt), *messages]
 
     async def _call[T](self, call: Call[T], param: str) -> T:
+        with self.admission.slot():
+            return await self._call_admitted(call, param)
+
+    async def _call_admitted[T](self, call: Call[T], param: str) -> T:
         try:
             return await self._with_restart(call)
         except ContextLengthExceeded as exc:
@@ -96,10 +103,11 @@ class LocalChatBackend:
 
     async def _stream(self, call: StreamCall, param: str) -> AsyncIterator[StreamEvent]:
         # The first event is awaited under the restart/retry rule; after it the stream is committed.
-        stream = await self._call(lambda engine: started(call(engine)), param)
-        async with contextlib.aclosing(stream):
-            async for event in stream:
-                yield event
+        with self.admission.slot():
+            stream = await self._call_admitted(lambda engine: started(call(engine)), param)
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    yield event
 
     async def _too_long(self, param: str) -> InvalidRequest:
         limit = await self.context_tokens()

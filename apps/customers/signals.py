@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
@@ -15,4 +16,6 @@ from .token_cache import bump_generation
 @receiver(post_delete, sender=ApiToken)
 @receiver(m2m_changed, sender=ApiToken.allowed_models.through)
 def invalidate_token_cache(**kwargs: Any) -> None:
-    bump_generation()
+    # After commit: a worker re-reading the token between the bump and the commit would cache
+    # the old values under the new generation until the next change.
+    transaction.on_commit(bump_generation)

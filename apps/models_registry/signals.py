@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -12,4 +13,4 @@ from .models import Model
 @receiver(post_save, sender=Model)
 @receiver(post_delete, sender=Model)
 def invalidate_catalog(**kwargs: Any) -> None:
-    bump_generation()
+    transaction.on_commit(bump_generation)  # after commit, as for tokens (customers/signals.py)

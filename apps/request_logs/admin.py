@@ -1,16 +1,28 @@
+"""The request log in the admin: read-only, newest first, fast over millions of rows.
+
+Every list query is "newest first within an indexed equality or a bounded time range"; the
+paginator counts at most 10,000 rows (`paginator.py`); search is exact (`search.py`); sorting by
+other columns is off, because ORDER BY latency over the whole table is a full sort.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 
-from .models import RequestLog
+from .filters import ErrorCodeFilter, ModelFilter, PeriodFilter, StatusClassFilter
+from .models import DailyUsage, RequestLog
+from .paginator import CappedCountPaginator
+from .search import request_log_search
+from .usage_views import daily_usage_view
 
 
-@admin.register(RequestLog)
-class RequestLogAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "request_id", "method", "path", "status", "error_code", "latency_ms", "token_prefix"]
-    list_filter = ["status", "error_code", "model"]
-    search_fields = ["=request_id", "=token_prefix"]
-    show_full_result_count = False  # no COUNT(*) over millions of rows
-    list_select_related = ["customer"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    actions = None
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -20,3 +32,49 @@ class RequestLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(RequestLog)
+class RequestLogAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "request_id",
+        "method",
+        "path",
+        "status",
+        "error_code",
+        "latency_ms",
+        "customer",
+        "token_prefix",
+        "model",
+        "count",
+    ]
+    list_display_links = ["request_id"]
+    list_filter = [
+        PeriodFilter,
+        StatusClassFilter,
+        ("customer", admin.RelatedFieldListFilter),
+        ErrorCodeFilter,
+        ModelFilter,
+    ]
+    list_select_related = ["customer"]
+    list_per_page = 50
+    search_fields = ["request_id", "token_prefix"]  # the fields searched; the lookup is ours (exact)
+    search_help_text = "An exact request id (req_…) or token prefix (ipk_…)."
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facets count every filter choice over the table
+    sortable_by = ()
+    paginator = CappedCountPaginator
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        return request_log_search(queryset=queryset, term=search_term), False
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(ReadOnlyAdmin):
+    """Tokens per customer, UTC day and model; the page is `usage_views.daily_usage_view`."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return daily_usage_view(request, context=self.admin_site.each_context(request), opts=self.opts)

@@ -1,4 +1,6 @@
-"""What one request puts into the request log; the pipeline calls `request_log_record` last."""
+"""What one request leaves behind; the pipeline calls `request_log_record` last, for every
+`/v1/` request: Prometheus counters, then a buffered request-log row (or a count in a noise
+bucket, see `noise.py`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from .metrics import metrics_observe
 from .writer import request_log_writer
 
 USER_AGENT_MAX = 256
@@ -31,6 +34,7 @@ last_used = LastUsedTracker()
 
 
 def request_log_record(**row: Any) -> None:
+    metrics_observe(row)
     if not settings.REQUEST_LOG_ENABLED:
         return
     row["path"] = row["path"][:PATH_MAX]

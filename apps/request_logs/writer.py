@@ -2,8 +2,9 @@
 buffer, a background thread bulk-inserts it every REQUEST_LOG_FLUSH_SECONDS.
 
 A database outage does not fail API requests: rows stay buffered and are retried; only past
-REQUEST_LOG_MAX_BUFFER are the oldest dropped, counted and warned about. `stop()` flushes, and the
-ASGI lifespan calls it on a graceful shutdown.
+REQUEST_LOG_MAX_BUFFER are the oldest dropped, counted (`dropped`, also a Prometheus gauge) and
+warned about. `stop()` flushes everything, open noise buckets included, and the ASGI lifespan
+calls it on a graceful shutdown.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from .noise import NoiseAggregator, is_noise
+
 logger = logging.getLogger(__name__)
+
+DROP_WARNING_EVERY = 1000
 
 
 class RequestLogWriter:
-    def __init__(self, *, max_buffer: int, batch_size: int) -> None:
+    def __init__(self, *, max_buffer: int, batch_size: int, noise: NoiseAggregator) -> None:
         self._rows: deque[dict[str, Any]] = deque()
         self._touched_tokens: set[int] = set()
         self._lock = threading.Lock()
@@ -30,16 +35,16 @@ class RequestLogWriter:
         self._batch_size = batch_size
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.noise = noise
         self.dropped = 0
 
     def record(self, row: dict[str, Any]) -> None:
+        if is_noise(row):
+            self.noise.add(row)
+            return
         with self._lock:
             self._rows.append(row)
-            if len(self._rows) > self._max_buffer:
-                self._rows.popleft()
-                self.dropped += 1
-                if self.dropped % 1000 == 1:
-                    logger.warning("request log buffer full: %d rows dropped so far", self.dropped)
+            self._trim()
 
     def touch_token(self, token_id: int) -> None:
         with self._lock:
@@ -50,14 +55,19 @@ class RequestLogWriter:
         with self._lock:
             self._rows.clear()
             self._touched_tokens.clear()
+        self.noise.drain()
 
     @property
     def pending(self) -> int:
         return len(self._rows)
 
-    def flush(self) -> int:
-        """Write what is buffered; returns the number of rows written. Safe from any thread."""
+    def flush(self, *, everything: bool = False) -> int:
+        """Write what is buffered; returns the number of rows written. Safe from any thread.
+
+        Noise buckets are written once their minute has closed, or all of them with `everything`.
+        """
         with self._flush_lock:
+            self._enqueue(self.noise.drain(now=None if everything else timezone.now()))
             written = self._write_rows()
             self._write_token_usage()
             return written
@@ -73,7 +83,7 @@ class RequestLogWriter:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        self.flush()
+        self.flush(everything=True)
 
     def _run(self) -> None:
         while not self._stop.wait(settings.REQUEST_LOG_FLUSH_SECONDS):
@@ -83,6 +93,20 @@ class RequestLogWriter:
                 logger.exception("request log flush failed")
             finally:
                 close_old_connections()
+
+    def _enqueue(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self._lock:
+                self._rows.extend(rows)
+                self._trim()
+
+    def _trim(self) -> None:
+        """Drop the oldest rows past the bound. The caller holds `_lock`."""
+        while len(self._rows) > self._max_buffer:
+            self._rows.popleft()
+            self.dropped += 1
+            if self.dropped % DROP_WARNING_EVERY == 1:
+                logger.warning("request log buffer full: %d rows dropped so far", self.dropped)
 
     def _write_rows(self) -> int:
         from .models import RequestLog
@@ -98,6 +122,7 @@ class RequestLogWriter:
             except Exception:
                 with self._lock:  # put them back, in order, for the next attempt
                     self._rows.extendleft(reversed(batch))
+                    self._trim()
                 logger.warning("request log: database unavailable, %d rows kept for retry", len(self._rows))
                 return written
             written += len(batch)
@@ -116,5 +141,7 @@ class RequestLogWriter:
 
 
 request_log_writer = RequestLogWriter(
-    max_buffer=settings.REQUEST_LOG_MAX_BUFFER, batch_size=settings.REQUEST_LOG_BATCH_SIZE
+    max_buffer=settings.REQUEST_LOG_MAX_BUFFER,
+    batch_size=settings.REQUEST_LOG_BATCH_SIZE,
+    noise=NoiseAggregator(max_buckets=getattr(settings, "REQUEST_LOG_NOISE_MAX_BUCKETS", 10_000)),
 )

@@ -187,6 +187,14 @@ REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("REQUEST_LOG_FLUSH_SECONDS", 0.
 REQUEST_LOG_BATCH_SIZE = 500
 REQUEST_LOG_MAX_BUFFER = int(os.environ.get("REQUEST_LOG_MAX_BUFFER", 50_000))
 REQUEST_LOG_ENABLED = os.environ.get("REQUEST_LOG_ENABLED", "1") == "1"
+REQUEST_LOG_RETENTION_DAYS = int(os.environ.get("REQUEST_LOG_RETENTION_DAYS", 30))
+# Rejected requests without a valid token are aggregated per IP/path/status/minute, at most this
+# many buckets a minute (docs/operations.md).
+REQUEST_LOG_NOISE_MAX_BUCKETS = int(os.environ.get("REQUEST_LOG_NOISE_MAX_BUCKETS", 10_000))
+
+# /metrics (Prometheus): staff login or `Authorization: Bearer $METRICS_TOKEN`, from these networks.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128").split(",")
 
 LOGGING = {
     "version": 1,

@@ -105,3 +105,17 @@ def test_a_failing_batch_fails_its_callers_and_the_worker_lives_on(run: Runner) 
         return result
 
     assert run(scenario()) == 2
+
+
+def test_admission_refuses_past_its_bound_and_frees_slots():
+    from apps.backends.overload import Admission
+    from apps.core.errors import ModelOverloaded
+
+    admission = Admission(limit=2)
+    with admission.slot(), admission.slot():
+        with pytest.raises(ModelOverloaded) as refused, admission.slot():
+            pass
+        assert refused.value.headers["Retry-After"] == "1"
+    with admission.slot():
+        assert admission.in_flight == 1
+    assert admission.in_flight == 0
