@@ -93,6 +93,30 @@ def _fake(config: dict[str, Any]) -> Backend:
     return FakeBackend(FakeConfig(**config))
 
 
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"openai_compatible": ("base_url", "upstream_model")}
+ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
+    "local_chat": ENGINE_KEYS + CHAT_KEYS,
+    "local_embeddings": EMBEDDINGS_KEYS,
+    "openai_compatible": (*UPSTREAM_KEYS, "api_key_env"),
+    "fake": FAKE_KEYS,
+}
+
+
+def config_problems(*, backend: str, config: dict[str, Any]) -> list[str]:
+    """What is wrong with a registry row's config, in words for the operator (empty: nothing)."""
+    if backend not in ALLOWED_KEYS:
+        return [f"Unknown backend {backend!r}."]
+    allowed, required = ALLOWED_KEYS[backend], REQUIRED_KEYS.get(backend, ())
+    problems = [f"Unknown key {key!r}; allowed: {', '.join(allowed)}." for key in sorted(set(config) - set(allowed))]
+    problems += [f"Missing {key!r}." for key in required if not config.get(key)]
+    base_url = str(config.get("base_url", ""))
+    if base_url and not base_url.startswith(("http://", "https://")):
+        problems.append("base_url must start with http:// or https://.")
+    if backend == "openai_compatible" and config.get("api_key") is not None:
+        problems.append("Put the key in an environment variable and name it in 'api_key_env'.")
+    return problems
+
+
 def _api_key(env_name: str | None) -> str | None:
     if not env_name:
         return None

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from .forms import ModelForm
 from .models import Model
 
 
 @admin.register(Model)
 class ModelAdmin(admin.ModelAdmin):
+    form = ModelForm
     list_display = ["id", "kind", "backend", "enabled", "context_length", "created_at"]
     list_filter = ["kind", "backend", "enabled"]
     list_editable = ["enabled"]
