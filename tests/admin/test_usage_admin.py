@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from apps.customers.services import customer_get_or_create
