@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
@@ -35,9 +35,9 @@ from rest_framework.views import APIView
 
 from apps.core.body_limit import body_too_large
 from apps.core.envelope import new_request_id, success
-from apps.core.errors import PayloadTooLarge
-from apps.core.exception_handler import api_exception_handler
-from apps.customers.authentication import ApiTokenAuthentication, auth_failure
+from apps.core.errors import AuthenticationRequired, PayloadTooLarge
+from apps.core.exception_handler import ErrorResponse, api_exception_handler
+from apps.customers.authentication import ApiTokenAuthentication
 from apps.customers.principal import Principal
 from apps.idempotency.services import (
     Claim,
@@ -51,6 +51,8 @@ from apps.ratelimits.headers import rate_limit_headers
 from apps.ratelimits.limiter import rate_limit_enforce
 from apps.usage.charges import Charge
 
+from .parsers import ApiJsonParser
+from .request import ApiRequest
 from .request_facts import count_request, facts_from_http, log_request
 from .settlement import settle_success
 
@@ -61,9 +63,10 @@ class JsonOnly(DefaultContentNegotiation):
     """Always answer JSON: an Accept header we cannot satisfy is no reason to fail (no 406)."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class Replay(Exception):
@@ -79,65 +82,71 @@ class ApiView(APIView):
     permission_classes: list[Any] = []
     throttle_classes: list[Any] = []
     content_negotiation_class = JsonOnly
+    parser_classes = [ApiJsonParser]
     metadata_class = None  # OPTIONS is 405, not DRF's metadata page
 
-    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
-        request.request_id = new_request_id()  # type: ignore[attr-defined]
-        request.started_at = time.perf_counter()  # type: ignore[attr-defined]
-        drf_request = super().initialize_request(request, *args, **kwargs)
-        drf_request.facts = facts_from_http(drf_request)
-        return drf_request
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> ApiRequest:
+        started_at = time.perf_counter()
+        api_request = ApiRequest(
+            request,
+            parsers=self.get_parsers(),
+            authenticators=self.get_authenticators(),
+            negotiator=self.get_content_negotiator(),
+            parser_context=self.get_parser_context(request),
+        )
+        api_request.facts = facts_from_http(api_request, request_id=new_request_id(), started_at=started_at)
+        return api_request
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: ApiRequest, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
-        principal: Principal | None = request.auth
+        principal = request.auth if isinstance(request.auth, Principal) else None
         request.facts.principal = principal
         request.rate_limit = count_request(request.facts)
         rate_limit_enforce(request.rate_limit)
         if principal is None and not self.public:
-            raise auth_failure(request)
+            raise request.auth_failure or AuthenticationRequired()
         if body_too_large(request._request):
             raise PayloadTooLarge(f"The request body exceeds {settings.API_MAX_BODY_BYTES} bytes.")
         if principal is not None and request.method == "POST":
             request.idempotency_claim = _claim_idempotency_key(request, principal)
 
-    def charge(self, request: Request, charge: Charge) -> None:
+    def charge(self, request: ApiRequest, charge: Charge) -> None:
         """Endpoints hand their cost to the pipeline; it is committed only with a success."""
         request.pending_charge = charge
 
-    def handle_exception(self, exc: Exception) -> HttpResponseBase:
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:  # type: ignore[override]
         if isinstance(exc, Replay):
             return _replay_response(exc.stored)
         return super().handle_exception(exc)
 
-    def finalize_response(
-        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    def finalize_response(  # type: ignore[override]
+        self, request: ApiRequest, response: HttpResponseBase, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if isinstance(response, Response) and not hasattr(response, "api_error"):
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
+        if isinstance(response, Response) and not isinstance(response, ErrorResponse):
             response.data = success(response.data, request_id=request.request_id)
         if not getattr(response, "streaming", False):
             response = self._settle(request, response)
         if "X-Request-Id" not in response:
             response["X-Request-Id"] = request.request_id
-        if getattr(request, "rate_limit", None) is not None:
+        if request.rate_limit is not None:
             for name, value in rate_limit_headers(request.rate_limit).items():
                 response[name] = value
         if not getattr(response, "streaming", False):  # a stream logs itself when it ends
-            charge: Charge | None = getattr(request, "pending_charge", None)
+            charge = request.pending_charge
             log_request(
                 request.facts,
                 status=response.status_code,
                 error=getattr(response, "api_error", None),
-                replayed=getattr(response, "replayed", False),
+                replayed=response.get("Idempotent-Replayed") == "true",
                 usage=charge.usage if charge else None,
             )
         return response
 
-    def _settle(self, request: Request, response: HttpResponseBase) -> HttpResponseBase:
-        claim: Claim | None = getattr(request, "idempotency_claim", None)
-        if response.status_code >= 300 or getattr(response, "replayed", False):
+    def _settle(self, request: ApiRequest, response: HttpResponseBase) -> HttpResponseBase:
+        claim = request.idempotency_claim
+        if response.status_code >= 300 or response.get("Idempotent-Replayed") == "true":
             if claim is not None:
                 idempotency_release(claim=claim)
             return response
@@ -146,10 +155,10 @@ class ApiView(APIView):
         try:
             settle_success(
                 request_id=request.request_id,
-                charge=getattr(request, "pending_charge", None),
+                charge=request.pending_charge,
                 claim=claim,
                 status=response.status_code,
-                body=response.content,
+                body=cast(HttpResponse, response).content,  # not streaming: rendered above
                 headers={name: response[name] for name in REPLAY_HEADERS if name in response},
             )
         except Exception as exc:
@@ -160,7 +169,7 @@ class ApiView(APIView):
         return response
 
 
-def _claim_idempotency_key(request: Request, principal: Principal) -> Claim | None:
+def _claim_idempotency_key(request: ApiRequest, principal: Principal) -> Claim | None:
     raw = request.META.get("HTTP_IDEMPOTENCY_KEY")
     if raw is None:
         return None
@@ -183,7 +192,6 @@ def _replay_response(stored: StoredResponse) -> HttpResponseBase:
     response["Idempotent-Replayed"] = "true"
     # The body is byte-identical to the original, so its request id is the original's too.
     response["X-Request-Id"] = stored.request_id
-    response.replayed = True  # type: ignore[attr-defined]
     return response
 
 

@@ -32,19 +32,19 @@ class RequestFacts:
     started_at: float = field(default_factory=time.perf_counter)
 
 
-def facts_from_http(request: Request) -> RequestFacts:
+def facts_from_http(request: Request, *, request_id: str, started_at: float) -> RequestFacts:
     """Built in step 1; `principal` is filled in once authentication ran."""
     meta = request.META
     scheme, _, token = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
     return RequestFacts(
-        request_id=request.request_id,
+        request_id=request_id,
         method=request.method or "",
         path=request.path,
         client_ip=client_ip(request._request),
         user_agent=meta.get("HTTP_USER_AGENT", ""),
         presented_prefix=prefix_of(token.strip()) if scheme.lower() == "bearer" else "",
         idempotency_key=meta.get("HTTP_IDEMPOTENCY_KEY", "")[:255],
-        started_at=request.started_at,
+        started_at=started_at,
     )
 
 
@@ -71,9 +71,9 @@ def log_request(
     request_log_record(
         request_id=facts.request_id,
         customer_id=principal.customer_id if principal else None,
-        token_prefix=principal.token_prefix if principal else facts.presented_prefix,
+        token_prefix=_storable(principal.token_prefix if principal else facts.presented_prefix),
         method=facts.method,
-        path=facts.path,
+        path=_storable(facts.path),
         status=status,
         error_code=error.code if error is not None else "",
         latency_ms=round((time.perf_counter() - facts.started_at) * 1000, 3),
@@ -81,8 +81,14 @@ def log_request(
         prompt_tokens=usage.prompt_tokens if usage else None,
         completion_tokens=usage.completion_tokens if usage else None,
         stream=stream,
-        idempotency_key=facts.idempotency_key,
+        idempotency_key=_storable(facts.idempotency_key),
         replayed=replayed,
         client_ip=facts.client_ip if facts.client_ip != "unknown" else None,
-        user_agent=facts.user_agent,
+        user_agent=_storable(facts.user_agent),
     )
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL, and `/v1/x%00y` puts one in the path: one such row would
+    # fail every batch insert of the request log, so no row would ever be written again.
+    return text.replace("\x00", "\ufffd")

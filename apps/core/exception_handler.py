@@ -20,15 +20,22 @@ logger = logging.getLogger("apps.api")
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     error = as_api_error(exc)
     request = context.get("request")
-    request_id = getattr(request, "request_id", "") if request is not None else ""
+    facts = getattr(request, "facts", None)
+    request_id = facts.request_id if facts is not None else ""
     if isinstance(error, errors.InternalError) and not isinstance(exc, errors.ApiError):
         # The traceback goes to the log under the request id; the client gets only the id.
         logger.exception("unhandled error request_id=%s", request_id, exc_info=exc)
-    response = Response(failure(error.as_dict(), request_id=request_id), status=error.status)
+    response = ErrorResponse(failure(error.as_dict(), request_id=request_id), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
     response.api_error = error
     return response
+
+
+class ErrorResponse(Response):
+    """An error envelope, and which error of the closed set it is (for the log and metrics)."""
+
+    api_error: errors.ApiError
 
 
 def as_api_error(exc: Exception) -> errors.ApiError:

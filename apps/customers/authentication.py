@@ -9,7 +9,7 @@ from __future__ import annotations
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from apps.core.errors import ApiError, AuthenticationRequired, InvalidToken
+from apps.core.errors import AuthenticationRequired, InvalidToken
 
 from .principal import Principal
 from .services import token_authenticate
@@ -29,17 +29,13 @@ class ApiTokenAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         token = bearer_token(header) if header else None
         if token is None:
-            request.auth_failure = AuthenticationRequired() if not header else InvalidToken()
+            request.auth_failure = AuthenticationRequired() if not header else InvalidToken()  # type: ignore[attr-defined]
             return None
         principal = token_authenticate(presented=token) if len(token) <= MAX_TOKEN_LENGTH else None
         if principal is None:
-            request.auth_failure = InvalidToken()
+            request.auth_failure = InvalidToken()  # type: ignore[attr-defined]
             return None
         return principal, principal
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
-
-
-def auth_failure(request: Request) -> ApiError:
-    return getattr(request, "auth_failure", None) or AuthenticationRequired()

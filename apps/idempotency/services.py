@@ -47,7 +47,7 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     """method + path + SHA-256 of the canonical JSON body (raw bytes if it is not JSON)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to canonicalize
         canonical = body
     digest = hashlib.sha256()
     for part in (method.upper().encode(), b"\n", path.encode(), b"\n", canonical):

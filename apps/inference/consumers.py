@@ -60,7 +60,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             message = json.loads(text_data or bytes_data or b"")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             return await self._send_error(InvalidJson("The frame is not valid JSON."), stream_id=None)
         if not isinstance(message, dict):
             return await self._send_error(InvalidRequest("A frame must be a JSON object."), stream_id=None)

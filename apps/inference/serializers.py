@@ -34,10 +34,50 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-STRING_OR_STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+class IntegerValue(serializers.IntegerField):
+    """A JSON number and only a number: DRF's IntegerField would turn "12" into 12 and true into 1."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool | str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
-@extend_schema_field({**STRING_OR_STRINGS, "description": "A string or up to 4 strings that end the generation."})
+class FloatValue(serializers.FloatField):
+    """A JSON number and only a number (not "0.5", not true)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool | str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BooleanValue(serializers.BooleanField):
+    """true or false: DRF's BooleanField would also take "yes", "on", 1 and "0"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+MAX_STOP_CHARS = 64
+
+
+def string_or_strings(*, max_chars: int, max_items: int, min_items: int = 0) -> dict[str, Any]:
+    """The schema of a field that takes one string or a list of them, with the bounds the server
+    enforces, so that clients (and the fuzzer) know them."""
+    string = {"type": "string", "minLength": 1, "maxLength": max_chars}
+    strings = {"type": "array", "items": string, "minItems": min_items, "maxItems": max_items}
+    return {"oneOf": [string, strings]}
+
+
+@extend_schema_field(
+    {
+        **string_or_strings(max_chars=MAX_STOP_CHARS, max_items=MAX_STOP_SEQUENCES),
+        "description": "A string or up to 4 strings that end the generation.",
+    }
+)
 class StopField(serializers.ListField):
     """`stop`: one string or a list of up to four."""
 
@@ -46,34 +86,48 @@ class StopField(serializers.ListField):
 
 
 class GenerationFields(StrictSerializer):
-    model = TextField(max_length=100)
-    max_tokens = serializers.IntegerField(min_value=1, max_value=4096, default=128)
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, required=False)
-    top_p = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    # Not trimmed: a model id is exact, and " " is then an unknown model, not a blank field.
+    model = TextField(min_length=1, max_length=100, trim_whitespace=False)
+    max_tokens = IntegerValue(min_value=1, max_value=4096, default=128)
+    temperature = FloatValue(min_value=0.0, max_value=2.0, required=False)
+    top_p = FloatValue(min_value=0.0, max_value=1.0, required=False)
     stop = StopField(
-        child=TextField(max_length=64, trim_whitespace=False),
+        child=TextField(max_length=MAX_STOP_CHARS, trim_whitespace=False),
         max_length=MAX_STOP_SEQUENCES,
         required=False,
         help_text="A string or up to 4 strings that end the generation.",
     )
-    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
-    stream = serializers.BooleanField(default=False, help_text="Answer with Server-Sent Events.")
+    seed = IntegerValue(min_value=0, max_value=2**31 - 1, required=False)
+    stream = BooleanValue(default=False, help_text="Answer with Server-Sent Events.")
 
 
 class CompletionRequestSerializer(GenerationFields):
-    prompt = TextField(max_length=settings.INFERENCE_MAX_PROMPT_CHARS, trim_whitespace=False)
+    prompt = TextField(min_length=1, max_length=settings.INFERENCE_MAX_PROMPT_CHARS, trim_whitespace=False)
 
 
 class ChatMessageSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=["system", "user", "assistant"])
-    content = TextField(max_length=settings.INFERENCE_MAX_PROMPT_CHARS, trim_whitespace=False)
+    # May be empty, in a request as in an answer (this serializer is the answer's message too).
+    content = TextField(max_length=settings.INFERENCE_MAX_PROMPT_CHARS, trim_whitespace=False, allow_blank=True)
 
 
 class ChatCompletionRequestSerializer(GenerationFields):
-    messages = ChatMessageSerializer(many=True, allow_empty=False, max_length=settings.INFERENCE_MAX_MESSAGES)
+    # A ListField, not `many=True`: its length bounds reach the schema (minItems, maxItems).
+    messages = serializers.ListField(
+        child=ChatMessageSerializer(), min_length=1, max_length=settings.INFERENCE_MAX_MESSAGES
+    )
 
 
-@extend_schema_field({**STRING_OR_STRINGS, "description": "A string or a list of strings to embed."})
+@extend_schema_field(
+    {
+        **string_or_strings(
+            max_chars=settings.INFERENCE_MAX_EMBEDDING_CHARS,
+            max_items=settings.INFERENCE_MAX_EMBEDDING_INPUTS,
+            min_items=1,
+        ),
+        "description": "A string or a list of strings to embed.",
+    }
+)
 class EmbeddingInputField(serializers.ListField):
     """`input`: one string or a list of strings."""
 
@@ -82,7 +136,7 @@ class EmbeddingInputField(serializers.ListField):
 
 
 class EmbeddingRequestSerializer(StrictSerializer):
-    model = TextField(max_length=100)
+    model = TextField(min_length=1, max_length=100, trim_whitespace=False)
     input = EmbeddingInputField(
         child=TextField(max_length=settings.INFERENCE_MAX_EMBEDDING_CHARS, trim_whitespace=False),
         allow_empty=False,

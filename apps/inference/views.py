@@ -8,11 +8,11 @@ from asgiref.sync import async_to_sync
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from apps.api.pipeline import ApiView
+from apps.api.request import ApiRequest
 
 from . import services
 from .serializers import (
@@ -38,22 +38,21 @@ SSE_RESPONSE = OpenApiResponse(
 class InferenceView(ApiView):
     request_serializer: type[Serializer[Any]]
 
-    def validated(self, request: Request) -> dict[str, Any]:
+    def validated(self, request: ApiRequest) -> dict[str, Any]:
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         request.facts.model = serializer.validated_data.get("model", "")
         return serializer.validated_data
 
     def respond(
-        self, request: Request, result: services.InferenceResult, serializer: type[Serializer[Any]]
+        self, request: ApiRequest, result: services.InferenceResult, serializer: type[Serializer[Any]]
     ) -> Response:
         self.charge(request, result.charge)
         return Response(serializer(result.data).data)
 
-    def stream(self, request: Request, start: services.StreamStart) -> StreamingHttpResponse:
+    def stream(self, request: ApiRequest, start: services.StreamStart) -> StreamingHttpResponse:
         generation = async_to_sync(started)(start.generation)
-        claim = getattr(request, "idempotency_claim", None)
-        context = StreamContext(facts=request.facts, charge=start.charge, claim=claim)
+        context = StreamContext(facts=request.facts, charge=start.charge, claim=request.idempotency_claim)
         return sse_response(sse_events(context, generation))
 
 
@@ -66,11 +65,11 @@ class CompletionView(InferenceView):
         request=CompletionRequestSerializer,
         responses={(200, "application/json"): CompletionSerializer, (200, "text/event-stream"): SSE_RESPONSE},
     )
-    def post(self, request: Request) -> HttpResponseBase:
+    def post(self, request: ApiRequest) -> HttpResponseBase:
         validated = self.validated(request)
         if validated["stream"]:
-            return self.stream(request, services.completion_stream(principal=request.auth, validated=validated))
-        result = services.completion_create(principal=request.auth, validated=validated)
+            return self.stream(request, services.completion_stream(principal=request.principal, validated=validated))
+        result = services.completion_create(principal=request.principal, validated=validated)
         return self.respond(request, result, CompletionSerializer)
 
 
@@ -83,11 +82,13 @@ class ChatCompletionView(InferenceView):
         request=ChatCompletionRequestSerializer,
         responses={(200, "application/json"): ChatCompletionSerializer, (200, "text/event-stream"): SSE_RESPONSE},
     )
-    def post(self, request: Request) -> HttpResponseBase:
+    def post(self, request: ApiRequest) -> HttpResponseBase:
         validated = self.validated(request)
         if validated["stream"]:
-            return self.stream(request, services.chat_completion_stream(principal=request.auth, validated=validated))
-        result = services.chat_completion_create(principal=request.auth, validated=validated)
+            return self.stream(
+                request, services.chat_completion_stream(principal=request.principal, validated=validated)
+            )
+        result = services.chat_completion_create(principal=request.principal, validated=validated)
         return self.respond(request, result, ChatCompletionSerializer)
 
 
@@ -100,6 +101,6 @@ class EmbeddingsView(InferenceView):
         request=EmbeddingRequestSerializer,
         responses={200: EmbeddingListSerializer},
     )
-    def post(self, request: Request) -> Response:
-        result = services.embeddings_create(principal=request.auth, validated=self.validated(request))
+    def post(self, request: ApiRequest) -> Response:
+        result = services.embeddings_create(principal=request.principal, validated=self.validated(request))
         return self.respond(request, result, EmbeddingListSerializer)

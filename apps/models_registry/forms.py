@@ -14,7 +14,7 @@ from .models import Model
 KIND_OF_BACKEND = {"local_chat": "chat", "local_embeddings": "embedding"}
 
 
-class ModelForm(forms.ModelForm):  # type: ignore[type-arg]
+class ModelForm(forms.ModelForm):
     class Meta:
         model = Model
         fields = ["id", "kind", "backend", "config", "description", "context_length", "enabled"]

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.pipeline import ApiView
+from apps.api.request import ApiRequest
 from apps.core.pagination import page_limit, paginate_sorted
 
 from .serializers import ModelListSerializer, ModelSerializer
@@ -19,9 +19,9 @@ class ModelListView(ApiView):
         ],
         responses={200: ModelListSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         page = paginate_sorted(
-            models_visible_to(principal=request.auth),
+            models_visible_to(principal=request.principal),
             cursor=request.query_params.get("cursor"),
             limit=page_limit(request.query_params.get("limit")),
             key="id",
@@ -32,5 +32,5 @@ class ModelListView(ApiView):
 
 class ModelDetailView(ApiView):
     @extend_schema(operation_id="models_retrieve", summary="Get one model", responses={200: ModelSerializer})
-    def get(self, request: Request, model_id: str) -> Response:
-        return Response(model_get(principal=request.auth, model_id=model_id).public)
+    def get(self, request: ApiRequest, model_id: str) -> Response:
+        return Response(model_get(principal=request.principal, model_id=model_id).public)

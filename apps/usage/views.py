@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.pipeline import ApiView
+from apps.api.request import ApiRequest
 
 from .charges import usage_by_day_and_model
 from .serializers import UsageQuerySerializer, UsageReportSerializer
@@ -15,9 +15,9 @@ class UsageView(ApiView):
         parameters=[UsageQuerySerializer],
         responses={200: UsageReportSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         query = UsageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         start, end = query.validated_data["start"], query.validated_data["end"]
-        items = usage_by_day_and_model(customer_id=request.auth.customer_id, start=start, end=end)
+        items = usage_by_day_and_model(customer_id=request.principal.customer_id, start=start, end=end)
         return Response(UsageReportSerializer({"start": start, "end": end, "items": items}).data)

@@ -83,7 +83,7 @@ def _database(url: str) -> dict:
             "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "5")),
         }
-    return config
+    return dict(config)
 
 
 DATABASES = {"default": _database(DATABASE_URL)}
