@@ -109,7 +109,7 @@ class RequestLogWriter:
                 logger.warning("request log buffer full: %d rows dropped so far", self.dropped)
 
     def _write_rows(self) -> int:
-        from .models import RequestLog
+        from .inserter import request_log_inserter
 
         written = 0
         while True:
@@ -118,7 +118,7 @@ class RequestLogWriter:
             if not batch:
                 return written
             try:
-                RequestLog.objects.bulk_create([RequestLog(**row) for row in batch])
+                request_log_inserter.insert(batch)
             except Exception:
                 with self._lock:  # put them back, in order, for the next attempt
                     self._rows.extendleft(reversed(batch))

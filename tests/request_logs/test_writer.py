@@ -33,7 +33,9 @@ def _database_down(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise ConnectionError("database down")
 
-    monkeypatch.setattr(RequestLog.objects, "bulk_create", refuse)
+    from apps.request_logs.inserter import request_log_inserter
+
+    monkeypatch.setattr(request_log_inserter, "insert", refuse)
 
 
 def _run_lifespan() -> list[str]:
