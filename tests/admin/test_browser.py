@@ -20,8 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from apps.customers.services import customer_get_or_create
-
-from .live_server import live_server
+from tests.support.live_server import live_server
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +71,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def server(transactional_db: None) -> Iterator[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with live_server(ARTIFACTS / "uvicorn.log") as url:
+    with live_server(log_path=ARTIFACTS / "uvicorn.log") as url:
         yield url
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -30,15 +31,20 @@ def free_port() -> int:
 
 
 def test_database_url() -> str:
+    """The URL of the database this test run uses (the test database, not the configured one)."""
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    return f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    user = quote(db.get("USER") or "postgres")
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 @contextmanager
-def live_server(*, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[str]:
+def live_server(
+    *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 30, log_path: Path | None = None
+) -> Iterator[str]:
+    """The server's base URL; its output goes to `log_path` when given (kept as a test artifact)."""
     port = free_port()
     server_env = {
         **os.environ,
@@ -53,13 +59,18 @@ def live_server(*, workers: int = 1, env: dict[str, str] | None = None, timeout:
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=server_env, start_new_session=True)
+    log = log_path.open("wb") if log_path is not None else None
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=server_env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, process, timeout)
         yield base
     finally:
-        _stop(process)
+        _stop(process)  # SIGTERM first: a graceful shutdown, so the request-log writer flushes
+        if log is not None:
+            log.close()
 
 
 def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> None:
