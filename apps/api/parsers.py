@@ -13,7 +13,7 @@ import re
 from typing import IO, Any
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]
 from rest_framework.utils import json
 
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

@@ -14,7 +14,7 @@ from apps.core.client_ip import client_ip
 from apps.core.errors import ApiError
 from apps.customers.principal import Principal
 from apps.customers.token_secrets import prefix_of
-from apps.ratelimits.limiter import RateLimitState, rate_limit_consume
+from apps.ratelimits.limiter import RateLimitState, anonymous_limit_key, rate_limit_consume
 from apps.request_logs.recorder import last_used, request_log_record
 
 
@@ -52,7 +52,7 @@ def count_request(facts: RequestFacts) -> RateLimitState:
     """Step 3: per token, or per client IP without a valid token."""
     if facts.principal is not None:
         return rate_limit_consume(key=f"token:{facts.principal.token_id}", limit=facts.principal.requests_per_second)
-    return rate_limit_consume(key=f"ip:{facts.client_ip}", limit=settings.RATE_LIMIT_ANONYMOUS_PER_SECOND)
+    return rate_limit_consume(key=anonymous_limit_key(facts.client_ip), limit=settings.RATE_LIMIT_ANONYMOUS_PER_SECOND)
 
 
 def log_request(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.core.errors import ERRORS_BY_CODE
+from apps.core.pagination import MAX_LIMIT
 
 Schema = dict[str, Any]
 
@@ -59,15 +60,31 @@ def _apply_contract(operation: Schema, method: str, schemas: Schema) -> None:
     statuses = COMMON_ERRORS + (POST_ERRORS if method == "post" else ())
     for status in statuses:
         responses.setdefault(str(status), _error_response(status))
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query":
+            _query_parameter(parameter)
     for status, response in responses.items():
         response["headers"] = _response_headers(int(status))
     if method == "post":
         operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/IdempotencyKey"})
 
 
+def _query_parameter(parameter: Schema) -> None:
+    if parameter.get("name") == "limit":
+        # Every `limit` is the page size of cursor pagination (apps.core.pagination.page_limit).
+        parameter["schema"] = {**parameter.get("schema", {}), "minimum": 1, "maximum": MAX_LIMIT}
+    if not parameter.get("required"):
+        # `?start=` means "not given" (DRF, page_limit): the default applies, it is no error.
+        parameter["allowEmptyValue"] = True
+
+
 def _envelope_response(response: Schema, schemas: Schema) -> None:
     content = response.get("content", {})
-    for media in content.values():
+    for media_type, media in content.items():
+        if media_type == "text/event-stream":
+            # The schema of a stream is that of one event (what OpenAPI 3.2 calls `itemSchema`).
+            media["schema"] = SERVER_SENT_EVENT
+            continue
         ref = media.get("schema", {}).get("$ref")
         if ref is None:
             continue
@@ -162,6 +179,17 @@ def _header(spec: Schema) -> Schema:
 def _component_name(header: str) -> str:
     return header.replace("-", "")
 
+
+# Inline, not a component: it is the frame around an envelope, not a body of its own.
+SERVER_SENT_EVENT: Schema = {
+    "type": "object",
+    "description": "One event of the stream: its `event:` name and its `data:` line, one envelope as JSON.",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "description": "`chunk`, `done` or `error` for completions and chat."},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 
 IDEMPOTENCY_KEY_PARAMETER: Schema = {
     "name": "Idempotency-Key",

@@ -8,6 +8,11 @@ non-streamed answer: llama.cpp keeps generating a dropped non-streamed request t
 `/tokenize` (or an estimate, see `upstream_tokens`) and completion tokens are the number of streamed
 deltas (these servers send one token per chunk). Leaving a stream early, or cancelling the awaiting
 task, closes the upstream connection, which is how llama.cpp and vLLM learn to stop generating.
+
+Streamed requests say `Connection: close`: llama.cpp's server closes the connection after every
+streamed response without announcing it, so a pooled socket would fail the next request (measured:
+every second stream). A new loopback or LAN connection per generation costs far less than the
+generation; the short JSON calls (`/tokenize`, embeddings) keep the pool.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class OpenAICompatibleBackend:
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.upstream_model = upstream_model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._api_key = api_key
         # sock_read bounds the gap between two reads, so a long stream is fine while tokens keep coming.
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout_s, sock_read=read_timeout_s)
         self._extra_body = extra_body or {}
@@ -108,7 +114,7 @@ class OpenAICompatibleBackend:
     ) -> AsyncGenerator[StreamEvent]:
         tally = _StreamTally()
         async with (
-            self._open(path, body) as response,
+            self._open(path, body, keep_alive=False) as response,
             contextlib.aclosing(_deltas(response, chat=chat, tally=tally)) as deltas,
         ):
             async for delta in deltas:
@@ -119,11 +125,14 @@ class OpenAICompatibleBackend:
         yield StreamEnd(finish_reason=tally.finish_reason, usage=usage)
 
     @contextlib.asynccontextmanager
-    async def _open(self, path: str, body: dict[str, Any]) -> AsyncIterator[aiohttp.ClientResponse]:
-        response = await self._send(path, body)
+    async def _open(
+        self, path: str, body: dict[str, Any], *, keep_alive: bool = True
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        response = await self._send(path, body, keep_alive=keep_alive)
         try:
             if response.status >= 400:
-                raise error_for_status(response.status, await _body_or_empty(response), response.headers)
+                answer = _redacted(await _body_or_empty(response), self._api_key)
+                raise error_for_status(response.status, answer, response.headers)
             yield response
         except BaseException:
             # close(), not release(): an unfinished response must drop the socket so the upstream
@@ -133,11 +142,10 @@ class OpenAICompatibleBackend:
         else:
             response.release()
 
-    async def _send(self, path: str, body: dict[str, Any]) -> aiohttp.ClientResponse:
+    async def _send(self, path: str, body: dict[str, Any], *, keep_alive: bool) -> aiohttp.ClientResponse:
+        headers = self._headers if keep_alive else {**self._headers, "Connection": "close"}
         try:
-            return await shared_session().post(
-                self.base_url + path, json=body, headers=self._headers, timeout=self._timeout
-            )
+            return await shared_session().post(self.base_url + path, json=body, headers=headers, timeout=self._timeout)
         except TRANSPORT_ERRORS as exc:
             raise error_for_exception(exc, before_response=True) from exc
 
@@ -169,6 +177,12 @@ async def _body_or_empty(response: aiohttp.ClientResponse) -> bytes:
         return await response.read()
     except TRANSPORT_ERRORS:
         return b""
+
+
+def _redacted(body: bytes, api_key: str | None) -> bytes:
+    # An upstream that quotes our request in its error would put our key in our log, or, for a
+    # 400, in the message the client gets.
+    return body.replace(api_key.encode(), b"[redacted]") if api_key else body
 
 
 def _joined(messages: list[ChatMessage]) -> str:

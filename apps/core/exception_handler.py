@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, DataError, IntegrityError, ProgrammingError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, ProgrammingError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -54,11 +54,19 @@ def as_api_error(exc: Exception) -> errors.ApiError:
         return errors.NotFound()
     if isinstance(exc, RequestDataTooBig):
         return errors.PayloadTooLarge()
-    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError | ProgrammingError):
-        # The database is down or unreachable: a retryable condition, not our bug.
+    if database_down(exc):
+        # A retryable condition, not our bug.
         logger.warning("database unavailable: %s", type(exc).__name__)
         return errors.ServiceUnavailable(headers={"Retry-After": "1"})
     return errors.InternalError()
+
+
+def database_down(exc: Exception) -> bool:
+    """The database cannot be reached, as opposed to a query of ours being wrong. InterfaceError
+    ("connection already closed") is no DatabaseError, but means the same."""
+    if isinstance(exc, InterfaceError):
+        return True
+    return isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError | ProgrammingError)
 
 
 def validation_error(detail: Any) -> errors.InvalidRequest:

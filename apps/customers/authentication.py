@@ -6,10 +6,13 @@ only then turns a missing or bad token into 401, so that failed attempts are rat
 
 from __future__ import annotations
 
+from django.db import DatabaseError, InterfaceError
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from apps.core.client_ip import client_ip
 from apps.core.errors import AuthenticationRequired, InvalidToken
+from apps.core.exception_handler import as_api_error, database_down
 
 from .principal import Principal
 from .services import token_authenticate
@@ -31,7 +34,16 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token is None:
             request.auth_failure = AuthenticationRequired() if not header else InvalidToken()  # type: ignore[attr-defined]
             return None
-        principal = token_authenticate(presented=token) if len(token) <= MAX_TOKEN_LENGTH else None
+        try:
+            principal = None
+            if len(token) <= MAX_TOKEN_LENGTH:
+                principal = token_authenticate(presented=token, client_ip=client_ip(request._request))
+        except (DatabaseError, InterfaceError) as exc:
+            if not database_down(exc):
+                raise
+            # An uncached token and no database: counted per IP like any other failure, then a 503.
+            request.auth_failure = as_api_error(exc)  # type: ignore[attr-defined]
+            return None
         if principal is None:
             request.auth_failure = InvalidToken()  # type: ignore[attr-defined]
             return None

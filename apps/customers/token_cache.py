@@ -38,12 +38,16 @@ class TokenCache:
         self._entries: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
         self._generation: object = None
 
-    def get(self, secret_hash: str, load: Loader) -> Principal | None:
+    def get(self, secret_hash: str, load: Loader, *, may_load: Callable[[], bool] | None = None) -> Principal | None:
+        """The cached answer for this token, else `load`'s, unless `may_load` says no: then None,
+        and nothing is cached (the token may well be valid)."""
         shared_ok = self._sync_generation()
         with self._lock:
             hit = self._entries.get(secret_hash)
         if hit is not None and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
             return hit[0]
+        if may_load is not None and not may_load():
+            return None
         principal = load(secret_hash)
         self._store(secret_hash, principal)
         return principal

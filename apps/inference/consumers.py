@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -20,20 +21,21 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from apps.api.request_facts import RequestFacts, count_request, log_request
 from apps.core.db import db_call
 from apps.core.envelope import failure, new_request_id
-from apps.core.errors import ApiError, AuthenticationRequired, InvalidJson, InvalidRequest, InvalidToken
+from apps.core.errors import ApiError, AuthenticationRequired, InternalError, InvalidJson, InvalidRequest
 from apps.core.exception_handler import as_api_error
 from apps.customers.authentication import bearer_token
 from apps.customers.principal import Principal
-from apps.customers.services import token_authenticate
 from apps.ratelimits.headers import rate_limit_meta
 from apps.ratelimits.limiter import RateLimitState, rate_limit_enforce
 
 from . import services
 from .serializers import ChatCompletionRequestSerializer, CompletionRequestSerializer
+from .socket_auth import close_code, socket_principal
 from .streaming import StreamContext, started, stream_events
 
+logger = logging.getLogger(__name__)
+
 PATH = "/v1/stream"
-AUTH_FAILED_CLOSE_CODE = 4401
 REQUEST_TYPES = {
     "completions": (CompletionRequestSerializer, services.completion_stream),
     "chat.completions": (ChatCompletionRequestSerializer, services.chat_completion_stream),
@@ -47,6 +49,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.principal: Principal | None = None
+        self._token = ""
         self.streams: dict[str, asyncio.Task[None]] = {}
         await self.accept()
         header = self._header("authorization")
@@ -83,6 +86,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return await self._send_error(error, stream_id)
         if stream_id in self.streams:
             return await self._send_error(InvalidRequest("A stream with this id is running.", param="id"), stream_id)
+        if not await self._check_token():  # revoked or expired since the last message
+            return None
         task = asyncio.create_task(self._run(stream_id, kind, message.get("body")))
         self.streams[stream_id] = task
         task.add_done_callback(lambda _task: self.streams.pop(stream_id, None))
@@ -115,10 +120,26 @@ class StreamConsumer(AsyncWebsocketConsumer):
             task.cancel()
 
     async def _authenticate(self, token: str) -> None:
-        self.principal = await db_call(token_authenticate, presented=token)
-        if self.principal is None:
-            await self._send_error(InvalidToken(), stream_id=None)
-            await self.close(code=AUTH_FAILED_CLOSE_CODE)
+        self._token = token
+        await self._check_token()
+
+    async def _check_token(self) -> bool:
+        """Authenticate (again). A failure is answered with an error frame, logged like an HTTP
+        401, and closes the socket."""
+        facts = self._facts()
+        facts.principal = None  # counted per client IP, like HTTP without a valid token
+        try:
+            self.principal = await db_call(socket_principal, token=self._token, facts=facts)
+        except Exception as exc:
+            self.principal = None
+            error = as_api_error(exc)
+            if not isinstance(exc, ApiError) and isinstance(error, InternalError):
+                logger.exception("websocket authentication failed request_id=%s", facts.request_id)
+            await self._send_error(error, stream_id=None, request_id=facts.request_id)
+            log_request(facts, status=error.status, error=error)
+            await self.close(code=close_code(error.status))
+            return False
+        return True
 
     def _facts(self) -> RequestFacts:
         client = self.scope.get("client") or ("unknown", 0)

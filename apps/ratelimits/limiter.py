@@ -59,6 +59,22 @@ def rate_limit_consume(*, key: str, limit: int) -> RateLimitState:
     )
 
 
+def anonymous_limit_key(client_ip: str) -> str:
+    """Requests without a valid token are counted per client IP, under this key."""
+    return f"ip:{client_ip}"
+
+
+def rate_limit_exhausted(*, key: str, limit: int) -> bool:
+    """Whether `key` has used its whole budget in the current window. Counts nothing."""
+    try:
+        usage = get_usage(
+            None, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=False
+        )
+    except Exception:
+        return False  # cannot tell; the counting step applies the fail-open setting
+    return usage is not None and usage["time_left"] >= 0 and usage["count"] >= limit
+
+
 def rate_limit_enforce(state: RateLimitState) -> None:
     if not state.counted and not settings.RATE_LIMIT_FAIL_OPEN:
         raise ServiceUnavailable("Rate limiting is unavailable; retry shortly.", headers={"Retry-After": "1"})

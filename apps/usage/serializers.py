@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 MAX_RANGE_DAYS = 366
+DEFAULT_RANGE = timedelta(days=29)
 
 
 class UsageQuerySerializer(serializers.Serializer[dict[str, Any]]):
@@ -15,7 +16,8 @@ class UsageQuerySerializer(serializers.Serializer[dict[str, Any]]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         end: date = attrs.get("end") or timezone.now().date()
-        start: date = attrs.get("start") or end - timedelta(days=29)
+        # Clamped at the calendar's first day: `end=0001-01-01` is odd but not a server error.
+        start: date = attrs.get("start") or max(end, date.min + DEFAULT_RANGE) - DEFAULT_RANGE
         if start > end:
             raise serializers.ValidationError({"start": "start must not be after end."})
         if (end - start).days >= MAX_RANGE_DAYS:

@@ -45,3 +45,16 @@ def test_completion_stream_against_llamacpp_reports_usage(run: Runner, upstream:
 
 def test_count_tokens_against_llamacpp(run: Runner, upstream: OpenAICompatibleBackend) -> None:
     assert run(upstream.count_tokens(text="Hello world")) == 2
+
+
+def test_streams_in_a_row_share_the_pool_without_failing(run: Runner, upstream: OpenAICompatibleBackend) -> None:
+    # llama.cpp's server closes the connection after each streamed response without saying so; a
+    # pooled keep-alive socket would make every second call fail on the dead connection.
+    async def scenario() -> list[str]:
+        messages = [ChatMessage("user", "Hi")]
+        return [
+            (await upstream.chat(messages=messages, params=GenerationParams(max_tokens=2))).finish_reason
+            for _ in range(4)
+        ]
+
+    assert run(scenario()) == ["length"] * 4

@@ -42,7 +42,8 @@ def test_2_invalid_key_is_400_and_nothing_stored(api, token, key):
     assert UsageRecord.objects.count() == 0 and IdempotencyRecord.objects.count() == 0
 
 
-def test_3_and_4_first_executes_retry_replays_byte_identical(api, token):
+def test_3_and_4_first_executes_retry_replays_byte_identical(api, token, clock):
+    # `clock`: both requests in one rate-limit window, so Remaining must drop between them.
     first = post(api, token, "order-1")
     retry = post(api, token, "order-1")
 

@@ -1,0 +1,147 @@
+"""What must hold after a soak, checked from the answers the clients got and the rows in the database.
+
+rate limit   per token and one-second window (django-ratelimit's windows are whole seconds of the
+             clock), no more answers got past the limiter than the limit, and each got its own
+             count (distinct X-RateLimit-Remaining: the counter is atomic across workers). Only
+             requests sent and answered within one second are placed in a window.
+usage        the usage rows are exactly the successful executions: first 2xx answers of inference
+             requests and streams that ended with `done`, matched by request id
+idempotency  one execution and one charge per key; every replay is byte-identical to the original
+request log  a row for every request (by request id; a replay's own row is counted, since its
+             X-Request-Id is the original's); rejected requests without a valid token are
+             aggregated into rows whose counts add up to what the clients got
+answers      no 5xx, no transport errors, and every answer carried X-Request-Id and the limit headers
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from bench.soak_traffic import Record
+
+NOISE_STATUSES = (401, 429)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds after the servers stopped (and flushed their request logs)."""
+
+    usage_ids: set[str]
+    log_ids: set[str]
+    log_replayed: int
+    noise_count: int  # sum of `count` over aggregated rows (no customer, 401/429)
+    key_states: dict[str, str]  # idempotency key -> state
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+def read_database(database_url: str) -> Stored:
+    import psycopg
+
+    with psycopg.connect(database_url) as db:
+        usage = {row[0] for row in db.execute("SELECT request_id FROM usage_usagerecord")}
+        logs = db.execute(
+            "SELECT request_id, customer_id IS NULL, status, replayed, count FROM request_logs_requestlog"
+        ).fetchall()
+        keys = dict(db.execute("SELECT key, state FROM idempotency_idempotencyrecord").fetchall())
+    noise = sum(count for _, anonymous, status, _, count in logs if anonymous and status in NOISE_STATUSES)
+    return Stored(usage, {row[0] for row in logs}, sum(1 for row in logs if row[3]), noise, keys)
+
+
+def rate_limits(records: list[Record], limits: dict[str, int]) -> Check:
+    windows: dict[tuple[str, int], list[int]] = defaultdict(list)
+    straddling = 0
+    for record in records:
+        if record.token is None or record.status in (0, 429) or record.remaining is None:
+            continue
+        if int(record.sent) != int(record.received):
+            straddling += 1
+            continue
+        windows[record.token, int(record.sent)].append(record.remaining)
+    over = [(token, second, len(r)) for (token, second), r in windows.items() if len(r) > limits[token]]
+    repeated = [(token, second) for (token, second), r in windows.items() if len(set(r)) != len(r)]
+    burst = [len(r) for (token, _), r in windows.items() if token == "burst"]
+    limited = sum(1 for record in records if record.token == "burst" and record.status == 429)
+    detail = (
+        f"{len(windows)} token-windows, {sum(map(len, windows.values()))} requests placed ({straddling} straddled "
+        f"a second, not placed); burst token (limit {limits['burst']}/s): at most {max(burst, default=0)} "
+        f"accepted in a window, {limited} refused with 429; over the limit: {over[:3] or 0}; "
+        f"repeated counts: {repeated[:3] or 0}"
+    )
+    return Check("rate limit", not over and not repeated, detail)
+
+
+def usage(records: list[Record], stored: Stored, *, batches_served: bool) -> Check:
+    executed = {record.request_id for record in records if record.executed}
+    seen = {record.request_id for record in records}
+    missing, unexplained = executed - stored.usage_ids, (stored.usage_ids - executed) & seen
+    others = len(stored.usage_ids - seen)  # charges of batch items: not answers of ours
+    passed = not missing and not unexplained and (others == 0 or batches_served)
+    detail = (
+        f"{len(stored.usage_ids & executed)} usage rows = {len(executed)} successful executions; "
+        f"missing: {len(missing)}, charged without success: {len(unexplained)}, batch-item charges: {others}"
+    )
+    return Check("usage = executions", passed, detail)
+
+
+def idempotency(records: list[Record], stored: Stored) -> Check:
+    by_key: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        if record.key:
+            by_key[record.key].append(record)
+    problems = []
+    for key, group in by_key.items():
+        firsts = [r for r in group if 200 <= r.status < 300 and not r.replayed]
+        replays = [r for r in group if r.replayed]
+        charged = {r.request_id for r in group} & stored.usage_ids
+        differing = any(r.body != firsts[0].body for r in replays) if firsts else True
+        if len(firsts) != 1 or len(charged) != 1 or differing or stored.key_states.get(key) != "completed":
+            problems.append(key)
+    statuses = Counter(r.status for group in by_key.values() for r in group)
+    replayed = sum(1 for group in by_key.values() for r in group if r.replayed)
+    detail = (
+        f"{len(by_key)} keys, {sum(statuses.values())} requests ({replayed} replays, {statuses[409]} x 409 "
+        f"in progress, {statuses[422]} x 422 reused with another body); keys with a double charge, "
+        f"no charge or a differing replay: {len(problems)} {problems[:3]}"
+    )
+    return Check("idempotency", not problems, detail)
+
+
+def request_log(records: list[Record], stored: Stored) -> Check:
+    noise = [r for r in records if r.token is None and r.status in NOISE_STATUSES]
+    noise_ids = {id(r) for r in noise}
+    expected = {r.request_id for r in records if r.request_id and not r.replayed and id(r) not in noise_ids}
+    replays = sum(1 for r in records if r.replayed)
+    missing = expected - stored.log_ids
+    passed = not missing and stored.log_replayed == replays and stored.noise_count == len(noise)
+    detail = (
+        f"{len(expected) - len(missing)}/{len(expected)} requests have their row; {stored.log_replayed} replay "
+        f"rows for {replays} replays; scanner noise: {len(noise)} rejected requests, counted {stored.noise_count} "
+        f"in aggregated rows"
+    )
+    return Check("request log", passed, detail)
+
+
+def answers(records: list[Record]) -> Check:
+    failed = [r for r in records if r.status == 0 or r.status >= 500]
+    bare = [r for r in records if r.status and (not r.request_id or r.limit is None)]
+    codes = Counter(r.error_code or str(r.status) for r in failed)
+    detail = f"{len(records)} answers; 5xx or transport errors: {len(failed)} {dict(codes)}; "
+    detail += f"without X-Request-Id or limit headers: {len(bare)}"
+    return Check("answers", not failed and not bare, detail)
+
+
+def run_checks(records: list[Record], stored: Stored, limits: dict[str, int], *, batches_served: bool) -> list[Check]:
+    return [
+        rate_limits(records, limits),
+        usage(records, stored, batches_served=batches_served),
+        idempotency(records, stored),
+        request_log(records, stored),
+        answers(records),
+    ]

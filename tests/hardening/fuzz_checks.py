@@ -1,0 +1,74 @@
+"""Checks for schemathesis, on top of its own.
+
+`wire_contract` (DESIGN §3.1, §3.3): every `/v1/` response is an envelope (a stream: a sequence of
+envelope events ending in `done` or `error`) whose request id matches `X-Request-Id`, with the
+rate-limit headers. `positive_data_accepted`: schemathesis's `positive_data_acceptance`, minus the
+rules that a schema cannot state.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from schemathesis import Case, CheckContext, Response
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from tests.support.envelope import RATE_LIMIT_HEADERS, REQUEST_ID, TIMESTAMP
+
+
+def wire_contract(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    headers = response.headers
+    for name in RATE_LIMIT_HEADERS:
+        assert name.lower() in headers, f"{name} missing on a {response.status_code}"
+    request_id = headers["x-request-id"][0]
+    content_type = headers.get("content-type", [""])[0]
+    envelopes = _sse_envelopes(response.text) if content_type.startswith("text/event-stream") else [response.json()]
+    assert envelopes, "an empty stream"
+    for envelope in envelopes:
+        _assert_envelope(envelope)
+    # A replay answers with the original body, hence the original request id.
+    if "idempotent-replayed" not in headers:
+        assert {envelope["meta"]["request_id"] for envelope in envelopes} == {request_id}
+    if response.status_code == 429:
+        assert {"retry-after", "retry-after-ms"} <= set(headers)
+    return None
+
+
+def _assert_envelope(envelope: Any) -> None:
+    assert isinstance(envelope, dict) and set(envelope) == {"data", "error", "meta"}, envelope
+    assert (envelope["data"] is None) != (envelope["error"] is None), envelope
+    assert REQUEST_ID.match(envelope["meta"]["request_id"]), envelope["meta"]
+    assert TIMESTAMP.match(envelope["meta"]["timestamp"]), envelope["meta"]
+
+
+def _sse_envelopes(text: str) -> list[Any]:
+    """The envelope of every event of a stream; the last one must end it (done or error)."""
+    envelopes, last_event = [], None
+    for block in text.strip().split("\n\n"):
+        if block.startswith(":"):
+            continue  # a ping
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        last_event = fields["event"]
+        envelopes.append(json.loads(fields["data"]))
+    assert last_event in ("done", "error"), f"the stream ended with {last_event!r}"
+    return envelopes
+
+
+def positive_data_accepted(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Schema-valid requests succeed, except where a rule the schema cannot state refuses them,
+    with a documented status: a `cursor` is valid only if this API returned it (it is opaque),
+    `/v1/usage` needs `start <= end` within 366 days (400), and an Idempotency-Key the fuzzer
+    already sent with another body is reused (422): state, not shape."""
+    if "cursor" in (case.query or {}) or case.operation.path == "/v1/usage":
+        return None
+    if response.status_code == 422 and _error_code(response) == "idempotency_key_reused":
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+def _error_code(response: Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,135 @@
+"""Redis really goes away under a live server (DESIGN §3.3: "what happens when the cache is down
+is a setting (fail open or closed), logged, never a 500").
+
+The server's REDIS_URL points at a redis-server of this test's own, which the test kills with
+SIGKILL and starts again on the same port, or, for a hanging Redis, at a TCP proxy in front of it.
+The database stays up: tokens still authenticate from it (the token cache re-reads entries older
+than a second when it cannot check the shared generation), idempotency keys still hold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from apps.customers.services import token_revoke
+from apps.usage.models import UsageRecord
+from tests.hardening.redis_process import RedisProcess, redis_process
+from tests.hardening.shared_db import QUIET_LOG_WRITER
+from tests.support.factories import make_fake_model, make_token
+from tests.support.live_server import live_server
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+# What one request may take while Redis is dead or hanging: several cache calls, each bounded by
+# the cache client's timeouts and retries. A hung request would take the client's whole timeout.
+OUTAGE_ANSWER_S = 8.0
+LIMIT = 1000
+
+
+def get(base: str, token: str, path: str = "/v1/models") -> httpx.Response:
+    return httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def complete(base: str, token: str, key: str) -> httpx.Response:
+    body = {"model": "fake-chat", "prompt": "one two"}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+    return httpx.post(base + "/v1/completions", json=body, headers=headers, timeout=60)
+
+
+def assert_contract(response: httpx.Response) -> None:
+    body = response.json()
+    assert set(body) == {"data", "error", "meta"}
+    assert response.headers["X-Request-Id"] == body["meta"]["request_id"]
+    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit"):
+        assert name in response.headers, (name, response.status_code)
+
+
+def timed(call, *args):  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    response = call(*args)
+    return response, time.monotonic() - started
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    with redis_process() as server:
+        yield server
+
+
+def serve(redis_url: str, *, fail_open: bool):  # type: ignore[no-untyped-def]
+    env = {"REDIS_URL": redis_url, "RATE_LIMIT_FAIL_OPEN": "1" if fail_open else "0", **QUIET_LOG_WRITER}
+    return live_server(env=env)
+
+
+def test_redis_killed_fail_open_serves_from_the_database_and_recovers(own_redis):
+    make_fake_model("fake-chat", kind="chat", reply_tokens=2)
+    known, fresh, revoked = (make_token(customer=name, rate=LIMIT) for name in ("known", "fresh", "revoked"))
+
+    with serve(own_redis.url, fail_open=True) as base:
+        assert get(base, known.secret).headers["X-RateLimit-Remaining"] == str(LIMIT - 1)  # counted
+        assert get(base, revoked.secret).status_code == 200  # cached in the server
+        own_redis.kill()
+        token_revoke(token=revoked.token)  # the invalidation cannot reach the server through Redis
+        time.sleep(1.1)  # past the token cache's staleness bound
+
+        cached, cached_s = timed(get, base, known.secret)
+        new, _ = timed(get, base, fresh.secret)
+        gone = get(base, revoked.secret)
+        wrong = get(base, "ipk_00000000_not-a-token")
+        first, first_s = timed(complete, base, known.secret, "during-outage")
+        replay = complete(base, known.secret, "during-outage")
+
+        own_redis.start()  # same port: the clients reconnect
+        recovered = [get(base, known.secret) for _ in range(3)]
+
+    assert cached.status_code == 200 and new.status_code == 200  # auth from the database
+    assert cached.headers["X-RateLimit-Remaining"] == str(LIMIT)  # not counted: the limit is open
+    assert gone.status_code == 401 and wrong.status_code == 401  # a revocation still lands
+    assert first.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.content == first.content and UsageRecord.objects.count() == 1
+    for response in (cached, new, gone, wrong, first, replay):
+        assert_contract(response)
+    assert max(cached_s, first_s) < OUTAGE_ANSWER_S, (cached_s, first_s)
+    # Counting again once Redis is back (the first call may still meet a dead pooled connection).
+    assert recovered[-1].status_code == 200
+    assert int(recovered[-1].headers["X-RateLimit-Remaining"]) < LIMIT
+
+
+def test_redis_killed_fail_closed_is_503_then_recovers(own_redis):
+    token = make_token(customer="closed", rate=LIMIT).secret
+
+    with serve(own_redis.url, fail_open=False) as base:
+        assert get(base, token).status_code == 200
+        own_redis.kill()
+        down = get(base, token)
+        own_redis.start()
+        deadline = time.monotonic() + OUTAGE_ANSWER_S
+        while (up := get(base, token)).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert down.status_code == 503 and down.json()["error"]["code"] == "service_unavailable"
+    assert down.headers["Retry-After"] == "1"
+    assert_contract(down)
+    assert up.status_code == 200
+
+
+def test_a_hanging_redis_costs_seconds_not_a_hung_request(own_redis):
+    token = make_token(customer="hang", rate=LIMIT).secret
+
+    with (
+        TcpProxy(target_port=own_redis.port) as proxy,
+        serve(f"redis://127.0.0.1:{proxy.port}/0", fail_open=True) as base,
+    ):
+        assert get(base, token).status_code == 200
+        proxy.hang()  # connections stay open, nothing answers: a partition, not a crash
+        response, seconds = timed(get, base, token)
+        proxy.restore()
+
+    assert response.status_code == 200
+    assert_contract(response)
+    assert seconds < OUTAGE_ANSWER_S, seconds
