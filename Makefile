@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck schema sdk sdk-test bench migrate clean
+.PHONY: install run worker test lint typecheck schema sdk sdk-test bench bench-admin soak migrate clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ run: migrate
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py bootstrap_demo
 	$(VENV)/bin/uvicorn inference_platform.asgi:application --host 127.0.0.1 --port 8000 --no-access-log
+
+# A batch worker on its own (production, or with BATCH_EMBEDDED_WORKER=0): docs/batches.md.
+worker: migrate
+	$(PY) manage.py db_worker --queue-name '*'
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -55,6 +59,10 @@ bench: install
 # The request-log admin over a million PostgreSQL rows (docs/operations.md).
 bench-admin: install
 	$(PY) bench/admin_requestlog.py
+
+# A bounded soak against a local server: mixed traffic, faults, invariants (docs/reliability.md).
+soak: install
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var

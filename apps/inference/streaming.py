@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,7 +87,7 @@ async def stream_events(context: StreamContext, generation: AsyncIterator[Stream
     outcome = StreamOutcome()
     request_id = context.facts.request_id
     try:
-        async for item in _with_pings(generation, settings.SSE_PING_SECONDS):
+        async for item in with_pings(generation, settings.SSE_PING_SECONDS):
             event = None if item is None else _event(item, outcome, request_id)
             if event is not None:
                 outcome.events.append(sse(*event))
@@ -135,10 +135,11 @@ def _event(item: StreamEvent, outcome: StreamOutcome, request_id: str) -> Event:
     return "done", success(done, request_id=request_id)
 
 
-async def _with_pings(generation: AsyncIterator[StreamEvent], interval: float) -> AsyncIterator[StreamEvent | None]:
-    """The generation's items, and None whenever `interval` seconds pass without one."""
-    iterator = aiter(generation)
-    pending: asyncio.Future[StreamEvent] | None = None
+async def with_pings[T](items: AsyncIterator[T], interval: float) -> AsyncGenerator[T | None]:
+    """The items, and None whenever `interval` seconds pass without one (a ping: proxies close
+    silent streams). Closing this closes `items` too, which stops an engine's generation."""
+    iterator = aiter(items)
+    pending: asyncio.Future[T] | None = None
     try:
         while True:
             pending = pending or asyncio.ensure_future(anext(iterator))
@@ -159,7 +160,7 @@ async def _with_pings(generation: AsyncIterator[StreamEvent], interval: float) -
                 await pending
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
-            await aclose()  # closes the upstream request: the engine stops generating
+            await aclose()
 
 
 async def _finish(context: StreamContext, outcome: StreamOutcome) -> None:

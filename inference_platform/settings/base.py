@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.idempotency",
     "apps.inference",
+    "django_tasks_db",
+    "apps.batches",
     "apps.api",
 ]
 
@@ -146,7 +148,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": False,
-    "ENUM_NAME_OVERRIDES": {},
+    # Unique component names for enums whose field names collide (they become SDK type names).
+    "ENUM_NAME_OVERRIDES": {
+        "BatchStatus": "apps.batches.models.BatchJob.Status",
+        "BatchItemStatus": "apps.batches.models.BatchItem.Status",
+        "BatchEndpoint": "apps.batches.endpoints.ENDPOINT_CHOICES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.api.schema.add_api_contract",
@@ -182,6 +189,22 @@ SSE_PING_SECONDS = float(os.environ.get("SSE_PING_SECONDS", 15))
 IDEMPOTENCY_KEY_TTL_SECONDS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600))
 # An in-progress claim older than this is presumed dead (its process was killed) and may be taken over.
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = int(os.environ.get("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 300))
+
+# --- Batches (ADR 0005, docs/batches.md) -------------------------------------------------------
+# Django's task framework on a database queue: the batch's own tables are the source of truth,
+# the task row only wakes a worker (`manage.py db_worker`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "batches"]}}
+BATCH_MAX_REQUESTS = int(os.environ.get("BATCH_MAX_REQUESTS", 1000))
+BATCH_MAX_BYTES = int(os.environ.get("BATCH_MAX_BYTES", 1024 * 1024))
+BATCH_ITEM_CONCURRENCY = int(os.environ.get("BATCH_ITEM_CONCURRENCY", 32))
+# A claimed item whose worker died is claimed again after its lease; at most this many attempts.
+BATCH_ITEM_LEASE_SECONDS = float(os.environ.get("BATCH_ITEM_LEASE_SECONDS", 30))
+BATCH_ITEM_MAX_ATTEMPTS = int(os.environ.get("BATCH_ITEM_MAX_ATTEMPTS", 3))
+# A worker task runs one slice of a batch, then re-enqueues it, so big batches share workers fairly.
+BATCH_SLICE_SECONDS = float(os.environ.get("BATCH_SLICE_SECONDS", 30))
+BATCH_EVENTS_POLL_SECONDS = float(os.environ.get("BATCH_EVENTS_POLL_SECONDS", 0.5))
+# The embedded default (no DATABASE_URL) starts a worker with the server; production runs its own.
+BATCH_EMBEDDED_WORKER = os.environ.get("BATCH_EMBEDDED_WORKER", "0" if DATABASE_URL else "1") == "1"
 
 REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("REQUEST_LOG_FLUSH_SECONDS", 0.5))
 REQUEST_LOG_BATCH_SIZE = 500

@@ -1,0 +1,114 @@
+"""Request and response shapes of `/v1/batches`. Class names become the schema's component names and
+the SDK's type names: `BatchCreateRequest`, `BatchItemRequest`, `Batch`, `BatchCounts`, `BatchList`,
+`BatchResult`, `BatchResultList`; the enums are `BatchStatus`, `BatchItemStatus`, `BatchEndpoint`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.inference.serializers import StrictSerializer, TextField, UsageSerializer
+
+from .endpoints import ENDPOINT_CHOICES
+from .models import BatchItem, BatchJob
+
+MAX_METADATA_KEYS = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
+
+
+class BatchItemRequestSerializer(StrictSerializer):
+    custom_id = TextField(max_length=64, help_text="Your id for this request, unique in the batch.")
+    endpoint = serializers.ChoiceField(choices=ENDPOINT_CHOICES)
+    body = serializers.DictField(help_text="The endpoint's request body, exactly as it would be sent on its own.")
+
+
+class BatchCreateRequestSerializer(StrictSerializer):
+    requests = BatchItemRequestSerializer(many=True, allow_empty=False)
+    metadata = serializers.DictField(
+        child=TextField(max_length=MAX_METADATA_VALUE_CHARS, allow_blank=True),
+        required=False,
+        help_text=f"Up to {MAX_METADATA_KEYS} string pairs, returned with the batch.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Count before validating each item: a too-long list is refused without the work.
+        requests = data.get("requests") if isinstance(data, dict) else None
+        if isinstance(requests, list) and len(requests) > settings.BATCH_MAX_REQUESTS:
+            raise serializers.ValidationError(
+                {"requests": [f"A batch holds at most {settings.BATCH_MAX_REQUESTS} requests."]}
+            )
+        return super().to_internal_value(data)
+
+    def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_METADATA_KEYS:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_KEYS} keys.")
+        if any(len(key) > MAX_METADATA_KEY_CHARS for key in value):
+            raise serializers.ValidationError(f"Keys are at most {MAX_METADATA_KEY_CHARS} characters.")
+        return value
+
+
+@extend_schema_field({"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]})
+class ErrorObjectField(serializers.JSONField):
+    """The error object of the envelope (DESIGN §3.2)."""
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"$ref": "#/components/schemas/ChatCompletion"},
+            {"$ref": "#/components/schemas/Completion"},
+            {"$ref": "#/components/schemas/EmbeddingList"},
+            {"type": "null"},
+        ]
+    }
+)
+class EndpointDataField(serializers.JSONField):
+    """What the item's endpoint answers in `data` when called on its own."""
+
+
+class BatchCountsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField(source="total_count")
+    completed = serializers.IntegerField(source="completed_count")
+    failed = serializers.IntegerField(source="failed_count")
+    cancelled = serializers.IntegerField(source="cancelled_count")
+
+
+class BatchSerializer(serializers.Serializer[BatchJob]):
+    id = serializers.CharField(source="public_id", help_text="`batch_…`")
+    status = serializers.ChoiceField(choices=BatchJob.Status.choices)
+    counts = BatchCountsSerializer(source="*")
+    metadata = serializers.DictField(child=serializers.CharField())
+    error = ErrorObjectField(allow_null=True, help_text="Why the batch could not run at all (status `failed`).")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    cancel_requested_at = serializers.DateTimeField(allow_null=True)
+
+
+class BatchListSerializer(serializers.Serializer[Any]):
+    items = BatchSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class BatchResultSerializer(serializers.Serializer[dict[str, Any]]):
+    custom_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=BatchItem.Status.choices)
+    response = EndpointDataField(allow_null=True)
+    error = ErrorObjectField(allow_null=True)
+    usage = UsageSerializer(allow_null=True)
+
+
+class BatchResultListSerializer(serializers.Serializer[Any]):
+    items = BatchResultSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class BatchPageQuerySerializer(serializers.Serializer[Any]):
+    """Only for the schema: the views read these through `apps.core.pagination`."""
+
+    cursor = serializers.CharField(required=False, help_text="`next_cursor` of the previous page.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="Default 20.")
