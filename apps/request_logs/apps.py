@@ -18,6 +18,11 @@ class RequestLogsConfig(AppConfig):
             documentation="Rows dropped since start because the buffer was full (the database was down too long).",
         )
         register_gauge_source(
+            "request_log_rejected_rows",
+            lambda: request_log_writer.rejected,
+            documentation="Rows dropped since start because the database refused their content.",
+        )
+        register_gauge_source(
             "request_log_noise_buckets",
             lambda: request_log_writer.noise.open_buckets,
             documentation="Open buckets of aggregated unauthenticated rejections.",

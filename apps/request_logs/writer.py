@@ -3,8 +3,10 @@ buffer, a background thread bulk-inserts it every REQUEST_LOG_FLUSH_SECONDS.
 
 A database outage does not fail API requests: rows stay buffered and are retried; only past
 REQUEST_LOG_MAX_BUFFER are the oldest dropped, counted (`dropped`, also a Prometheus gauge) and
-warned about. `stop()` flushes everything, open noise buckets included, and the ASGI lifespan
-calls it on a graceful shutdown.
+warned about. A row the database refuses for its content would be refused on every retry and
+stop all logging, so a batch refused that way is written row by row instead, and only the rows
+refused alone are dropped (`rejected`, also a gauge). `stop()` flushes everything, open noise
+buckets included, and the ASGI lifespan calls it on a graceful shutdown.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import deque
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DataError, IntegrityError, close_old_connections
 from django.utils import timezone
 
 from .noise import NoiseAggregator, is_noise
@@ -23,6 +25,9 @@ from .noise import NoiseAggregator, is_noise
 logger = logging.getLogger(__name__)
 
 DROP_WARNING_EVERY = 1000
+# What a refused row (not an unavailable database) raises: the database's data errors, or a
+# field's own conversion of the value.
+ROW_ERRORS = (DataError, IntegrityError, ValueError, TypeError)
 
 
 class RequestLogWriter:
@@ -37,6 +42,7 @@ class RequestLogWriter:
         self._thread: threading.Thread | None = None
         self.noise = noise
         self.dropped = 0
+        self.rejected = 0
 
     def record(self, row: dict[str, Any]) -> None:
         if is_noise(row):
@@ -119,13 +125,29 @@ class RequestLogWriter:
                 return written
             try:
                 request_log_inserter.insert(batch)
+                written += len(batch)
+                continue
+            except ROW_ERRORS:
+                pass  # some row in it is refused: find it below
             except Exception:
-                with self._lock:  # put them back, in order, for the next attempt
-                    self._rows.extendleft(reversed(batch))
-                    self._trim()
-                logger.warning("request log: database unavailable, %d rows kept for retry", len(self._rows))
+                self._keep_for_retry(batch)
                 return written
-            written += len(batch)
+            for index, row in enumerate(batch):
+                try:
+                    request_log_inserter.insert([row])
+                    written += 1
+                except ROW_ERRORS:
+                    self.rejected += 1
+                    logger.warning("request log: row %s refused by the database, dropped", row.get("request_id"))
+                except Exception:
+                    self._keep_for_retry(batch[index:])
+                    return written
+
+    def _keep_for_retry(self, batch: list[dict[str, Any]]) -> None:
+        with self._lock:  # put them back, in order, for the next attempt
+            self._rows.extendleft(reversed(batch))
+            self._trim()
+        logger.warning("request log: database unavailable, %d rows kept for retry", len(self._rows))
 
     def _write_token_usage(self) -> None:
         from apps.customers.models import ApiToken

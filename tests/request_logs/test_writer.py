@@ -102,3 +102,18 @@ def test_past_the_bound_the_oldest_rows_are_dropped_counted_and_warned_about(tra
     monkeypatch.undo()
     assert writer.flush() == 3
     assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_2", "req_3", "req_4"]
+
+
+def test_a_row_the_database_refuses_is_dropped_alone_and_logging_goes_on(transactional_db, caplog):
+    writer = RequestLogWriter(max_buffer=100, batch_size=10, noise=NoiseAggregator(max_buckets=10))
+    writer.record(_row("req_before"))
+    writer.record({**_row("req_refused"), "status": -1})  # the column's CHECK constraint refuses it
+    writer.record(_row("req_after"))
+
+    assert writer.flush() == 2
+    assert (writer.pending, writer.rejected, writer.dropped) == (0, 1, 0)
+    assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["req_after", "req_before"]
+    assert "req_refused refused by the database" in caplog.text
+
+    writer.record(_row("req_later"))
+    assert writer.flush() == 1  # nothing stuck in front of the queue
