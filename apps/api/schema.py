@@ -186,7 +186,10 @@ SERVER_SENT_EVENT: Schema = {
     "description": "One event of the stream: its `event:` name and its `data:` line, one envelope as JSON.",
     "required": ["event", "data"],
     "properties": {
-        "event": {"type": "string", "description": "`chunk`, `done` or `error` for completions and chat."},
+        "event": {
+            "type": "string",
+            "description": "Completions and chat: `chunk`, `done` or `error`. Batch progress: `progress` or `done`.",
+        },
         "data": {"type": "string", "contentMediaType": "application/json"},
     },
 }

@@ -20,19 +20,41 @@ MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 512
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": MAX_METADATA_KEYS,
+        "propertyNames": {"maxLength": MAX_METADATA_KEY_CHARS},
+        "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE_CHARS},
+    }
+)
+class MetadataField(serializers.DictField):
+    """String pairs the caller attaches to a batch; bounded, and the bounds are in the schema."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=TextField(max_length=MAX_METADATA_VALUE_CHARS, allow_blank=True), **kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        value: dict[str, str] = super().to_internal_value(data)
+        if len(value) > MAX_METADATA_KEYS:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_KEYS} keys.")
+        if any(len(key) > MAX_METADATA_KEY_CHARS for key in value):
+            raise serializers.ValidationError(f"Keys are at most {MAX_METADATA_KEY_CHARS} characters.")
+        return value
+
+
 class BatchItemRequestSerializer(StrictSerializer):
-    custom_id = TextField(max_length=64, help_text="Your id for this request, unique in the batch.")
+    custom_id = TextField(min_length=1, max_length=64, help_text="Your id for this request, unique in the batch.")
     endpoint = serializers.ChoiceField(choices=ENDPOINT_CHOICES)
     body = serializers.DictField(help_text="The endpoint's request body, exactly as it would be sent on its own.")
 
 
 class BatchCreateRequestSerializer(StrictSerializer):
-    requests = BatchItemRequestSerializer(many=True, allow_empty=False)
-    metadata = serializers.DictField(
-        child=TextField(max_length=MAX_METADATA_VALUE_CHARS, allow_blank=True),
-        required=False,
-        help_text=f"Up to {MAX_METADATA_KEYS} string pairs, returned with the batch.",
+    # A ListField, not `many=True`: its length bounds reach the schema (minItems, maxItems).
+    requests = serializers.ListField(
+        child=BatchItemRequestSerializer(), min_length=1, max_length=settings.BATCH_MAX_REQUESTS
     )
+    metadata = MetadataField(required=False, help_text="String pairs, returned with the batch.")
 
     def to_internal_value(self, data: Any) -> Any:
         # Count before validating each item: a too-long list is refused without the work.
@@ -42,13 +64,6 @@ class BatchCreateRequestSerializer(StrictSerializer):
                 {"requests": [f"A batch holds at most {settings.BATCH_MAX_REQUESTS} requests."]}
             )
         return super().to_internal_value(data)
-
-    def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > MAX_METADATA_KEYS:
-            raise serializers.ValidationError(f"At most {MAX_METADATA_KEYS} keys.")
-        if any(len(key) > MAX_METADATA_KEY_CHARS for key in value):
-            raise serializers.ValidationError(f"Keys are at most {MAX_METADATA_KEY_CHARS} characters.")
-        return value
 
 
 @extend_schema_field({"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]})

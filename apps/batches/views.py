@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -18,8 +19,9 @@ from rest_framework.response import Response
 from apps.api.pipeline import ApiView
 from apps.api.request import ApiRequest
 from apps.api.request_facts import log_request
-from apps.core.envelope import success
-from apps.core.errors import PayloadTooLarge
+from apps.core.envelope import failure, success
+from apps.core.errors import ApiError, PayloadTooLarge
+from apps.core.exception_handler import as_api_error
 from apps.core.pagination import page_limit
 from apps.inference.streaming import PING, sse, sse_response, with_pings
 
@@ -34,6 +36,8 @@ from .serializers import (
     BatchSerializer,
 )
 from .validation import batch_requests_validate
+
+logger = logging.getLogger(__name__)
 
 NDJSON = "application/x-ndjson"
 
@@ -164,6 +168,12 @@ async def _progress_events(request: ApiRequest, batch: BatchJob) -> AsyncIterato
         async for item in events:
             yield PING if item is None else sse(item["event"], success(item["data"], request_id=request.request_id))
         status = 200
+    except Exception as exc:  # after the 200: the stream's own `error` event, as for completions
+        error = as_api_error(exc)
+        if not isinstance(exc, ApiError):
+            logger.exception("batch events failed request_id=%s", request.request_id)
+        status = error.status
+        yield sse("error", failure(error.as_dict(), request_id=request.request_id))
     finally:
         await events.aclose()
         await _log(request, status)

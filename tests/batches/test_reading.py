@@ -109,6 +109,21 @@ def test_events_stream_progress_then_done(api, token, settings):
     assert {envelope["meta"]["request_id"] for _, envelope in events} == {response.headers["X-Request-Id"]}
 
 
+def test_a_failure_after_the_200_ends_the_events_with_an_error_event(api, token, monkeypatch):
+    batch_id = new_batch(api, token)
+
+    async def progress_then_database_gone(**kwargs):
+        yield {"event": "progress", "data": {"id": batch_id}}
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr("apps.batches.views.batch_progress_events", progress_then_database_gone)
+    response = api.get(f"/v1/batches/{batch_id}/events", token=token)
+
+    events = parse_sse(response.text)
+    assert [name for name, _ in events] == ["progress", "error"]
+    assert events[1][1]["error"]["code"] == "internal_error" and events[1][1]["data"] is None
+
+
 def test_events_of_a_finished_batch_are_one_done_event(api, token):
     batch_id = new_batch(api, token)
     drain_tasks()

@@ -1,9 +1,10 @@
-// The entry point: configuration, and the three ways a resource talks to the server
-// (get, post, postStream). Resources hold no HTTP logic of their own.
+// The entry point: configuration, and the ways a resource talks to the server (get, post,
+// postStream, getStream). Resources hold no HTTP logic of their own.
 import { APIError } from './core/error.js';
-import { send, type ClientConfig, type QueryValue, type RequestOptions } from './core/http.js';
+import { send, type ClientConfig, type QueryValue, type RequestOptions, type RequestSpec } from './core/http.js';
 import { APIPromise, responseMeta, type WithResponse } from './core/response.js';
-import { Stream } from './core/streaming.js';
+import { COMPLETION_EVENTS, Stream, type StreamEventNames } from './core/streaming.js';
+import { Batches } from './resources/batches.js';
 import { Embeddings } from './resources/embeddings.js';
 import { Inference } from './resources/inference.js';
 import { Models } from './resources/models.js';
@@ -36,6 +37,7 @@ export class Client {
   readonly embeddings = new Embeddings(this);
   readonly models = new Models(this);
   readonly usage = new Usage(this);
+  readonly batches = new Batches(this);
   readonly #config: ClientConfig;
 
   constructor(options: ClientOptions = {}) {
@@ -71,7 +73,20 @@ export class Client {
     body: unknown,
     options: RequestOptions = {},
   ): APIPromise<Stream<Chunk, Final>> {
-    return new APIPromise(this.#stream<Chunk, Final>(path, body, options));
+    const spec: RequestSpec = { method: 'POST', path, body, stream: true };
+    return new APIPromise(this.#stream<Chunk, Final>(spec, options, COMPLETION_EVENTS));
+  }
+
+  /** GET `path` as Server-Sent Events and resolve, once the 200 arrived, to a Stream: `events.item`
+   * events are its items, the `events.final` event settles `final()`. */
+  getStream<Chunk, Final>(
+    path: string,
+    query: Record<string, QueryValue> | undefined,
+    events: StreamEventNames,
+    options: RequestOptions = {},
+  ): APIPromise<Stream<Chunk, Final>> {
+    const spec: RequestSpec = { method: 'GET', path, query, stream: true };
+    return new APIPromise(this.#stream<Chunk, Final>(spec, options, events));
   }
 
   async #json<T>(spec: Parameters<typeof send>[1], options?: RequestOptions): Promise<WithResponse<T>> {
@@ -89,14 +104,15 @@ export class Client {
   }
 
   async #stream<Chunk, Final>(
-    path: string,
-    body: unknown,
+    spec: RequestSpec,
     options: RequestOptions,
+    events: StreamEventNames,
   ): Promise<WithResponse<Stream<Chunk, Final>>> {
-    const { result, context } = await send(this.#config, { method: 'POST', path, body, stream: true }, options);
+    const { result, context } = await send(this.#config, spec, options);
     const meta = responseMeta(result.response, context);
     const idleTimeoutMs = options.timeout ?? this.#config.timeout;
-    const stream = new Stream<Chunk, Final>({ response: result.response, abort: result.abort, meta, idleTimeoutMs });
+    const { response, abort } = result;
+    const stream = new Stream<Chunk, Final>({ response, abort, meta, idleTimeoutMs, events });
     return { data: stream, meta };
   }
 }

@@ -15,12 +15,16 @@ export type RequestBody<Op extends keyof operations> = operations[Op]['requestBo
 /** The query parameters of an operation. */
 export type QueryParams<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
-/** The unwrapped `data` of an operation's 200 envelope. */
-export type ResponseData<Op extends keyof operations> = operations[Op]['responses'] extends {
-  200: { content: { 'application/json': { data: infer Data } } };
-}
+type EnvelopeData<Response> = Response extends { content: { 'application/json': { data: infer Data } } }
   ? Data
   : never;
+
+/** The unwrapped `data` of an operation's success envelope (its 200, or its 201 for a create). */
+export type ResponseData<Op extends keyof operations> = operations[Op]['responses'] extends { 200: infer OK }
+  ? EnvelopeData<OK>
+  : operations[Op]['responses'] extends { 201: infer Created }
+    ? EnvelopeData<Created>
+    : never;
 
 // `stream` is chosen by the method (complete vs completeStream), not by a flag in the body.
 export type CompletionCreateParams = Omit<RequestBody<'completions_create'>, 'stream'>;
@@ -35,6 +39,40 @@ export type EmbeddingList = ResponseData<'embeddings_create'>;
 export type ModelList = ResponseData<'models_list'>;
 export type Model = ResponseData<'models_retrieve'>;
 export type UsageReport = ResponseData<'usage_retrieve'>;
+
+export type BatchListParams = QueryParams<'batches_list'>;
+export type BatchResultsParams = QueryParams<'batches_results'>;
+
+export type Batch = ResponseData<'batches_retrieve'>;
+export type BatchList = ResponseData<'batches_list'>;
+export type BatchResultList = ResponseData<'batches_results'>;
+export type BatchResult = BatchResultList['items'][number];
+export type BatchStatus = Schemas['BatchStatus'];
+export type BatchCounts = Schemas['BatchCounts'];
+export type BatchEndpoint = Schemas['BatchEndpoint'];
+export type BatchItemStatus = Schemas['BatchItemStatus'];
+
+/** The request body each batch endpoint takes, as it would be sent on its own (without `stream`).
+ * Keyed by every `BatchEndpoint`: an endpoint added to the schema fails `tsc` below until it is here. */
+export interface BatchRequestBodies {
+  '/v1/chat/completions': ChatCompletionCreateParams;
+  '/v1/completions': CompletionCreateParams;
+  '/v1/embeddings': EmbeddingCreateParams;
+}
+type Holds<Check extends true> = Check;
+type EveryEndpointHasABody = Holds<BatchEndpoint extends keyof BatchRequestBodies ? true : false>;
+
+/** One request of a batch: its `body` is typed by its `endpoint`. */
+export type BatchRequest = {
+  [Endpoint in BatchEndpoint]: Omit<Schemas['BatchItemRequest'], 'endpoint' | 'body'> & {
+    endpoint: Endpoint;
+    body: BatchRequestBodies[Endpoint];
+  };
+}[BatchEndpoint];
+
+/** `POST /v1/batches`: the generated body, with each request's `body` typed by its endpoint. */
+export type BatchCreateParams = Omit<RequestBody<'batches_create'>, 'requests'> & { requests: BatchRequest[] };
+type StillTheGeneratedBody = Holds<BatchCreateParams extends RequestBody<'batches_create'> ? true : false>;
 
 export type ChatMessage = Schemas['ChatMessage'];
 export type Usage = Schemas['Usage'];

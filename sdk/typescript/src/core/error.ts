@@ -1,6 +1,6 @@
 // One class per status family, so callers branch with `instanceof` instead of parsing messages.
 // Every error carries what a bug report needs: status, code, param and the request id.
-import type { ErrorBody, ErrorCode, ErrorEnvelope } from '../types.js';
+import type { Batch, ErrorBody, ErrorCode, ErrorEnvelope } from '../types.js';
 
 export interface APIErrorInit {
   status?: number | undefined;
@@ -54,6 +54,17 @@ export class APIConnectionError extends APIError {}
 export class APIConnectionTimeoutError extends APIConnectionError {}
 /** The caller's AbortSignal fired; never retried. */
 export class APIUserAbortError extends APIError {}
+
+/** `client.batches.waitFor` ran out of its `timeoutMs`; the batch goes on running on the server. */
+export class BatchWaitTimeoutError extends APIError {
+  /** The batch as last seen (undefined if no answer came at all). */
+  readonly batch: Batch | undefined;
+
+  constructor(message: string, init: { batch: Batch | undefined; cause?: unknown }) {
+    super(message, { cause: init.cause });
+    this.batch = init.batch;
+  }
+}
 
 // The server's closed table (DESIGN §3.2). Typed against the generated ErrorCode union, so a code
 // added to the schema fails `tsc` here until it has a status.

@@ -45,6 +45,10 @@ export async function send(config: ClientConfig, spec: RequestSpec, options: Req
   const idempotencyKey = spec.method === 'POST' ? (options.idempotencyKey ?? crypto.randomUUID()) : undefined;
   const stream = spec.stream ?? false;
   const maxRetries = options.maxRetries ?? config.maxRetries;
+  // A POST stream is retried only when no response arrived (core/retry.ts). A GET stream (a batch's
+  // progress) only reads: an HTTP error answer (429, 5xx) delivered nothing, so it is retried like
+  // any GET. Once its 200 has arrived, neither kind is retried.
+  const retryAsStream = stream && spec.method === 'POST';
   const attemptSpec = {
     fetch: config.fetch,
     url: buildURL(config.baseURL, spec.path, spec.query),
@@ -62,7 +66,7 @@ export async function send(config: ClientConfig, spec: RequestSpec, options: Req
       const result = await attempt(attemptSpec);
       return { result, context: { idempotencyKey, attempts: retries + 1 } };
     } catch (error) {
-      const delay = retryDelay({ error, retriesSoFar: retries, maxRetries, stream });
+      const delay = retryDelay({ error, retriesSoFar: retries, maxRetries, stream: retryAsStream });
       if (delay === undefined) throw error;
       await sleep(delay, options.signal);
     }

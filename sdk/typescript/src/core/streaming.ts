@@ -1,12 +1,22 @@
-// A streamed completion: `chunk` events become the items of an async iterator, the `done` event's
-// data (finish reason and usage) settles `final()`, and an `error` event is thrown as the typed
-// error of its code. The request is never retried from here on (see core/retry.ts): the caller
-// may already hold part of the output.
+// A stream of Server-Sent Events, each data an envelope. For a streamed completion, `chunk` events
+// become the items of an async iterator, the `done` event's data (finish reason and usage) settles
+// `final()`, and an `error` event is thrown as the typed error of its code; a batch's progress
+// stream is the same with `progress` events as its items. The request is never retried from here
+// on (see core/retry.ts): the caller may already hold part of the output.
 import type { ErrorEnvelope } from '../types.js';
 import type { AttemptAbort } from './attempt.js';
 import { APIConnectionError, APIError, APIUserAbortError, errorFromStreamEvent } from './error.js';
 import type { ResponseMeta } from './response.js';
 import { readEvents } from './sse.js';
+
+/** Which event types carry the items, and which one ends the stream with the final data. */
+export interface StreamEventNames {
+  item: string;
+  final: string;
+}
+
+/** A completion stream's events: `chunk`s, then `done`. */
+export const COMPLETION_EVENTS: StreamEventNames = { item: 'chunk', final: 'done' };
 
 export interface StreamInit {
   response: Response;
@@ -14,6 +24,8 @@ export interface StreamInit {
   meta: ResponseMeta;
   /** The longest silence (no chunk, no ping) before the stream counts as dead. */
   idleTimeoutMs: number;
+  /** Default: COMPLETION_EVENTS. */
+  events?: StreamEventNames;
 }
 
 interface Deferred<T> {
@@ -56,21 +68,21 @@ export class Stream<Chunk, Final> implements AsyncIterable<Chunk> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Chunk> {
     if (this.#started) throw new Error('A Stream can be iterated once; use final() for its end.');
     this.#started = true;
-    const { response, abort, idleTimeoutMs } = this.#init;
+    const { response, abort, idleTimeoutMs, events = COMPLETION_EVENTS } = this.#init;
     let settled = false;
     try {
       const body = response.body ?? new ReadableStream<Uint8Array>();
       for await (const event of readEvents(body, () => abort.restartTimer(idleTimeoutMs))) {
         const envelope = this.#parse(event.data);
-        if (event.event === 'chunk') yield envelope.data as Chunk;
-        else if (event.event === 'done') {
+        if (event.event === events.item) yield envelope.data as Chunk;
+        else if (event.event === events.final) {
           settled = true;
           this.#final.resolve(envelope.data as Final);
           return;
         } else if (event.event === 'error') throw errorFromStreamEvent(envelope as ErrorEnvelope, response.headers);
         // Other event types may be added to the contract; skipping them keeps old SDKs working.
       }
-      throw new APIConnectionError('The stream ended before its done event.', this.#errorContext());
+      throw new APIConnectionError(`The stream ended before its ${events.final} event.`, this.#errorContext());
     } catch (error) {
       settled = true;
       const typed = abort.toAPIError(error);

@@ -231,7 +231,7 @@ export interface components {
          */
         BatchCreateRequest: {
             requests: components["schemas"]["BatchItemRequest"][];
-            /** @description Up to 16 string pairs, returned with the batch. */
+            /** @description String pairs, returned with the batch. */
             metadata?: {
                 [key: string]: string;
             };
@@ -1323,7 +1323,7 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": {
-                        /** @description `chunk`, `done` or `error` for completions and chat. */
+                        /** @description Completions and chat: `chunk`, `done` or `error`. Batch progress: `progress` or `done`. */
                         event: string;
                         data: string;
                     };
@@ -1611,7 +1611,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ChatCompletionEnvelope"];
                     "text/event-stream": {
-                        /** @description `chunk`, `done` or `error` for completions and chat. */
+                        /** @description Completions and chat: `chunk`, `done` or `error`. Batch progress: `progress` or `done`. */
                         event: string;
                         data: string;
                     };
@@ -1849,7 +1849,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CompletionEnvelope"];
                     "text/event-stream": {
-                        /** @description `chunk`, `done` or `error` for completions and chat. */
+                        /** @description Completions and chat: `chunk`, `done` or `error`. Batch progress: `progress` or `done`. */
                         event: string;
                         data: string;
                     };
