@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.core.errors import PermissionDenied
 from apps.customers.models import ApiToken
 from apps.customers.principal import Principal
-from apps.customers.services import effective_limit
+from apps.customers.services import token_principal
 
 from .models import BatchItem, BatchJob
 
@@ -88,16 +88,7 @@ def batch_principal(*, batch: BatchJob) -> Principal | None:
     )
     if token is None or (token.expires_at is not None and token.expires_at <= timezone.now()):
         return None
-    allowed = frozenset(token.allowed_models.values_list("id", flat=True))
-    return Principal(
-        token_id=token.pk,
-        token_prefix=token.prefix,
-        customer_id=token.customer_id,
-        customer_name=token.customer.name,
-        requests_per_second=effective_limit(token=token, customer=token.customer),
-        allowed_models=allowed or None,
-        expires_at=token.expires_at,
-    )
+    return token_principal(token)
 
 
 def token_gone_error() -> dict[str, Any]:

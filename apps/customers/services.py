@@ -102,6 +102,11 @@ def _principal_from_database(secret_hash: str) -> Principal | None:
     # depends on how much of a guess matched.
     if token is None or not std_secrets.compare_digest(token.secret_hash, secret_hash):
         return None
+    return token_principal(token)
+
+
+def token_principal(token: ApiToken) -> Principal:
+    """What a request authenticated by `token` may do (the token loaded with its customer)."""
     allowed = frozenset(token.allowed_models.values_list("id", flat=True))
     return Principal(
         token_id=token.pk,
