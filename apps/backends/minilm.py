@@ -44,6 +44,9 @@ class MiniLmEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # 0: onnxruntime's choice (the physical cores)
         options.inter_op_num_threads = 1
+        # Idle pool threads would otherwise spin between runs: measured, twice the CPU per sentence
+        # (16.5 vs 8.4 ms single, 7.9 vs 3.9 ms in batches of 32), taken from the requests' own work.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(minilm_onnx()), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str]) -> list[Encoded]:
