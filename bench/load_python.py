@@ -97,6 +97,11 @@ async def main(url: str, concurrency: int, seconds: int, tokens: list[str]) -> d
     deadline = started + seconds
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     await asyncio.gather(*(connection(host, port, requests, i, deadline, tally) for i in range(concurrency)))
+    return summary(tally, started)
+
+
+def summary(tally: Tally, started: float) -> dict[str, float]:
+    """The run as wrk's summary reports it (bench/wrk/*.lua), in microseconds."""
     ordered = sorted(tally.latencies)
     to_us = 1e6
     return {

@@ -12,6 +12,13 @@ Scenario = Callable[[BenchContext], ScenarioResult]
 
 
 def registry() -> dict[str, Scenario]:
-    from bench.scenarios import foundation
+    from bench.scenarios import batches, foundation, idempotency, inference, streaming
 
-    return {"foundation": foundation.run}
+    return {
+        "foundation": foundation.run,
+        "embeddings": inference.run_embeddings,
+        "chat": inference.run_chat,
+        "idempotency": idempotency.run,
+        "streaming": streaming.run,
+        "batches": batches.run,
+    }
