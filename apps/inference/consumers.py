@@ -4,13 +4,16 @@ Authenticate with the handshake's `Authorization: Bearer …` header, or a first
 `{"type": "auth", "token": "…"}`. Each message `{"id", "type": "completions"|"chat.completions",
 "body"}` is one request: rate limited, metered and logged like HTTP, answered by frames that are
 envelopes whose `meta` carries `stream_id` (the message's id), `event` (chunk, done, error) and
-`rate_limit` (frames cannot carry headers). `{"id", "type": "cancel"}` stops one stream. A bad
-frame gets an error frame; the socket stays open. See docs/streaming.md.
+`rate_limit` (frames cannot carry headers). `{"id", "type": "batch.subscribe", "batch_id"}`
+follows one of the caller's batches: `progress` frames, then `done` (the SSE `/v1/batches/{id}/events`
+over the socket). `{"id", "type": "cancel"}` stops one stream or subscription. A bad frame gets an
+error frame; the socket stays open. See docs/streaming.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -19,8 +22,9 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.api.request_facts import RequestFacts, count_request, log_request
+from apps.batches.progress import batch_progress_events
 from apps.core.db import db_call
-from apps.core.envelope import failure, new_request_id
+from apps.core.envelope import failure, new_request_id, success
 from apps.core.errors import ApiError, AuthenticationRequired, InternalError, InvalidJson, InvalidRequest
 from apps.core.exception_handler import as_api_error
 from apps.customers.authentication import bearer_token
@@ -40,6 +44,8 @@ REQUEST_TYPES = {
     "completions": (CompletionRequestSerializer, services.completion_stream),
     "chat.completions": (ChatCompletionRequestSerializer, services.chat_completion_stream),
 }
+BATCH_SUBSCRIBE = "batch.subscribe"
+MESSAGE_TYPES = ("auth", "cancel", *REQUEST_TYPES, BATCH_SUBSCRIBE)
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -81,14 +87,18 @@ class StreamConsumer(AsyncWebsocketConsumer):
             )
         if kind == "cancel":
             return self._cancel(stream_id)
-        if kind not in REQUEST_TYPES:
-            error = InvalidRequest(f"`type` must be one of auth, cancel, {', '.join(REQUEST_TYPES)}.", param="type")
+        if kind not in MESSAGE_TYPES:
+            error = InvalidRequest(f"`type` must be one of {', '.join(MESSAGE_TYPES)}.", param="type")
             return await self._send_error(error, stream_id)
         if stream_id in self.streams:
             return await self._send_error(InvalidRequest("A stream with this id is running.", param="id"), stream_id)
         if not await self._check_token():  # revoked or expired since the last message
             return None
-        task = asyncio.create_task(self._run(stream_id, kind, message.get("body")))
+        if kind == BATCH_SUBSCRIBE:
+            work = self._follow_batch(stream_id, message.get("batch_id"))
+        else:
+            work = self._run(stream_id, kind, message.get("body"))
+        task = asyncio.create_task(work)
         self.streams[stream_id] = task
         task.add_done_callback(lambda _task: self.streams.pop(stream_id, None))
 
@@ -113,6 +123,33 @@ class StreamConsumer(AsyncWebsocketConsumer):
         async for event in stream_events(context, generation):
             if event is not None:  # pings are for HTTP proxies; WebSocket has its own keep-alive
                 await self._send_frame(event[1], stream_id=stream_id, event=event[0], state=state)
+
+    async def _follow_batch(self, stream_id: str, batch_id: Any) -> None:
+        """One request, like `GET /v1/batches/{id}/events`: counted, then a frame per event until
+        `done`, logged when it ends (499 when cancelled or the socket closed)."""
+        assert self.principal is not None
+        facts = self._facts()
+        state: RateLimitState | None = None
+        status, error = 499, None
+        try:
+            state = await sync_to_async(count_request, thread_sensitive=False)(facts)
+            rate_limit_enforce(state)
+            if not isinstance(batch_id, str) or not 1 <= len(batch_id) <= 64:
+                raise InvalidRequest("`batch_id` must be the id of one of your batches.", param="batch_id")
+            events = batch_progress_events(public_id=batch_id, customer_id=self.principal.customer_id)
+            async with contextlib.aclosing(events):
+                async for item in events:
+                    envelope = success(item["data"], request_id=facts.request_id)
+                    await self._send_frame(envelope, stream_id=stream_id, event=item["event"], state=state)
+            status = 200
+        except Exception as exc:
+            error = as_api_error(exc)
+            if not isinstance(exc, ApiError):
+                logger.exception("batch subscription failed request_id=%s", facts.request_id)
+            status = error.status
+            await self._send_error(error, stream_id, request_id=facts.request_id, state=state)
+        finally:
+            log_request(facts, status=status, error=error, stream=True)  # appends to a buffer: no I/O
 
     def _cancel(self, stream_id: str) -> None:
         task = self.streams.get(stream_id)
