@@ -45,7 +45,7 @@ export class Batches extends APIResource {
   }
 
   /** GET /v1/batches/{id}: status and counts. */
-  retrieve(batchId: string, options?: RequestOptions): APIPromise<Batch> {
+  get(batchId: string, options?: RequestOptions): APIPromise<Batch> {
     return this.client.get(path(batchId), undefined, options);
   }
 
@@ -80,7 +80,7 @@ export class Batches extends APIResource {
   }
 
   /** Resolves to the batch once it is `completed`, `failed` or `cancelled`. Follows the progress
-   * stream; if that breaks (connection lost, a proxy without streaming), polls `retrieve`. */
+   * stream; if that breaks (connection lost, a proxy without streaming), polls `get`. */
   async waitFor(batchId: string, wait: BatchWaitOptions = {}, options: RequestOptions = {}): Promise<Batch> {
     const { timeoutMs, pollIntervalMs = 1_000, onProgress } = wait;
     const controller = new AbortController();
@@ -143,7 +143,7 @@ export class Batches extends APIResource {
     seen: (batch: Batch) => void,
   ): Promise<Batch> {
     for (;;) {
-      const batch = await this.retrieve(batchId, request);
+      const batch = await this.get(batchId, request);
       seen(batch);
       if (isTerminalBatch(batch)) return batch;
       await sleep(intervalMs, request.signal);

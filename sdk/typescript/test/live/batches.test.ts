@@ -214,7 +214,7 @@ describe('batch errors', () => {
   test('an unknown batch id: NotFoundError on every path', async () => {
     const id = 'batch_doesnotexist';
     const calls: Array<[string, () => PromiseLike<unknown>]> = [
-      ['retrieve', () => api.batches.retrieve(id)],
+      ['get', () => api.batches.get(id)],
       ['cancel', () => api.batches.cancel(id)],
       ['results', () => api.batches.results(id)],
       ['events', () => api.batches.events(id)],

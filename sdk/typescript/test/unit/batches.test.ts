@@ -119,10 +119,10 @@ describe('requests', () => {
     assert.deepEqual(calls[0]?.body, params);
   });
 
-  test('retrieve, cancel: the id is escaped into the path; cancel is a POST without a body', async () => {
+  test('get, cancel: the id is escaped into the path; cancel is a POST without a body', async () => {
     const { client, calls } = scripted(() => json(batch('completed')));
 
-    await client.batches.retrieve('batch_1/../x');
+    await client.batches.get('batch_1/../x');
     await client.batches.cancel('batch_1');
 
     assert.equal(calls[0]?.url.pathname, '/v1/batches/batch_1%2F..%2Fx');
