@@ -1,11 +1,12 @@
-"""`make soak`: mixed traffic against 2 uvicorn workers on PostgreSQL + Redis for a bounded time,
-then the invariants that must hold (bench/soak_checks.py). Exit status 1 if one does not.
+"""`make soak`: mixed traffic against 2 uvicorn workers and a batch worker on PostgreSQL + Redis for
+a bounded time, then the invariants that must hold (bench/soak_checks.py). Exit status 1 if one
+does not.
 
     .venv/bin/python bench/soak.py [--seconds 60] [--workers 2] [--no-real-models]
 
 Nothing touches the developer's stores: a scratch PostgreSQL database on the local server (dropped
-at the end) and a redis-server of its own (killed by PID); servers, the chat engine and Redis are
-all stopped by PID. Loopback only. See docs/reliability.md for what it found.
+at the end) and a redis-server of its own (killed by PID); servers, the batch worker, the chat engine
+and Redis are all stopped by PID. Loopback only. See docs/reliability.md for what it found.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from pathlib import Path
 # Run as a script (`python bench/soak.py`): make the repository root importable as for `-m`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import ServerSpec, running
-from bench.soak_checks import read_database, run_checks
+from bench.servers import ServerSpec, batch_worker, running
+from bench.soak_checks import read_database, run_checks, wait_for_batches
 from bench.soak_report import print_report
 from bench.soak_stores import soak_stores
 from bench.soak_traffic import run_traffic
+
+# After the traffic, the batch worker finishes the batches it created (each a few short chats).
+BATCH_DRAIN_S = 60.0
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +46,7 @@ def soak(scratch: Path, *, seconds: float, workers: int, real_models: bool) -> i
     with soak_stores(scratch) as stores:
         spec = ServerSpec("soak", "inference_platform.asgi:application", stores.env, workers, "/v1/openapi.json")
         try:
-            with running([spec], scratch) as servers:
+            with running([spec], scratch) as servers, batch_worker(stores.env, scratch / "worker.log"):
                 traffic = asyncio.run(
                     run_traffic(
                         servers["soak"].url(""),
@@ -52,11 +56,14 @@ def soak(scratch: Path, *, seconds: float, workers: int, real_models: bool) -> i
                         real_models=real_models,
                     )
                 )
+                batches_settled = wait_for_batches(stores.database_url, timeout_s=BATCH_DRAIN_S)
             # The servers stopped gracefully: their request logs are flushed, noise buckets included.
             stored = read_database(stores.database_url)
         finally:
             _stop_engine(scratch)
     checks = run_checks(traffic.records, stored, stores.limits, batches_served=bool(traffic.batches_served))
+    if not batches_settled:
+        print(f"soak: batches still open {BATCH_DRAIN_S:.0f} s after the traffic stopped", file=sys.stderr)
     rate = len(traffic.records) / seconds
     header = (
         f"soak: {seconds:.0f} s of traffic, {workers} uvicorn workers, PostgreSQL + Redis, "

@@ -15,8 +15,10 @@ answers      no 5xx, no transport errors, and every answer carried X-Request-Id 
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from bench.soak_traffic import Record
 
@@ -32,6 +34,8 @@ class Stored:
     log_replayed: int
     noise_count: int  # sum of `count` over aggregated rows (no customer, 401/429)
     key_states: dict[str, str]  # idempotency key -> state
+    batches_open: int  # batches not yet completed, failed or cancelled
+    batch_items: dict[str, str]  # an item's request id (`<batch id>:<index>`) -> its status
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,35 @@ def read_database(database_url: str) -> Stored:
             "SELECT request_id, customer_id IS NULL, status, replayed, count FROM request_logs_requestlog"
         ).fetchall()
         keys = dict(db.execute("SELECT key, state FROM idempotency_idempotencyrecord").fetchall())
+        batches_open = _open_batches(db)
+        items = db.execute(
+            "SELECT job.public_id || ':' || item.index, item.status"
+            " FROM batches_batchitem item JOIN batches_batchjob job ON job.id = item.batch_id"
+        ).fetchall()
     noise = sum(count for _, anonymous, status, _, count in logs if anonymous and status in NOISE_STATUSES)
-    return Stored(usage, {row[0] for row in logs}, sum(1 for row in logs if row[3]), noise, keys)
+    return Stored(
+        usage, {row[0] for row in logs}, sum(1 for row in logs if row[3]), noise, keys, batches_open, dict(items)
+    )
+
+
+def wait_for_batches(database_url: str, *, timeout_s: float) -> bool:
+    """Until every batch is terminal (True), or `timeout_s` passed (False)."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(database_url, autocommit=True) as db:
+        while _open_batches(db):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+    return True
+
+
+def _open_batches(db: Any) -> int:
+    terminal = ("completed", "failed", "cancelled")
+    return db.execute("SELECT count(*) FROM batches_batchjob WHERE NOT status = ANY(%s)", [list(terminal)]).fetchone()[
+        0
+    ]
 
 
 def rate_limits(records: list[Record], limits: dict[str, int]) -> Check:
@@ -81,13 +112,30 @@ def usage(records: list[Record], stored: Stored, *, batches_served: bool) -> Che
     executed = {record.request_id for record in records if record.executed}
     seen = {record.request_id for record in records}
     missing, unexplained = executed - stored.usage_ids, (stored.usage_ids - executed) & seen
-    others = len(stored.usage_ids - seen)  # charges of batch items: not answers of ours
-    passed = not missing and not unexplained and (others == 0 or batches_served)
+    others = stored.usage_ids - seen  # not answers of ours: batch items' charges (next check)
+    foreign = others - set(stored.batch_items)
+    passed = not missing and not unexplained and not foreign and (not others or batches_served)
     detail = (
         f"{len(stored.usage_ids & executed)} usage rows = {len(executed)} successful executions; "
-        f"missing: {len(missing)}, charged without success: {len(unexplained)}, batch-item charges: {others}"
+        f"missing: {len(missing)}, charged without success: {len(unexplained)}, "
+        f"batch-item charges: {len(others)}, charges of nothing known: {len(foreign)}"
     )
     return Check("usage = executions", passed, detail)
+
+
+def batches(stored: Stored) -> Check:
+    """Every batch ran to its end, and each item is charged once if it completed, never otherwise
+    (a usage row's request id is unique, so "once" is the database's promise; "if completed" ours)."""
+    completed = {item for item, status in stored.batch_items.items() if status == "completed"}
+    charged = set(stored.batch_items) & stored.usage_ids
+    statuses = Counter(stored.batch_items.values())
+    passed = stored.batches_open == 0 and charged == completed
+    detail = (
+        f"{len(stored.batch_items)} items ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items())) or 'none'}); "
+        f"batches still open: {stored.batches_open}; completed without a charge: {len(completed - charged)}, "
+        f"charged without completing: {len(charged - completed)}"
+    )
+    return Check("batches: run to the end, each item charged once", passed, detail)
 
 
 def idempotency(records: list[Record], stored: Stored) -> Check:
@@ -141,6 +189,7 @@ def run_checks(records: list[Record], stored: Stored, limits: dict[str, int], *,
     return [
         rate_limits(records, limits),
         usage(records, stored, batches_served=batches_served),
+        batches(stored),
         idempotency(records, stored),
         request_log(records, stored),
         answers(records),

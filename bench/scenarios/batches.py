@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import aiohttp
 from apps.backends.engine_supervisor import EngineSpec, EngineSupervisor
 from bench.config import BenchContext
 from bench.outcome import Check, Column, ScenarioResult
-from bench.servers import ROOT, ServerSpec, running
+from bench.servers import ROOT, ServerSpec, batch_worker, running
 from bench.stores import Store, embedded_store, production_store
 
 APP = "inference_platform.asgi:application"
@@ -116,7 +115,7 @@ def measure_store(ctx: BenchContext, store: Store, scratch: Path) -> list[dict[s
     token = store.tokens_file.read_text().split()[0]
     spec = ServerSpec(f"batches-{store.name}", APP, env, 1, "/v1/models")
     try:
-        with running([spec], scratch) as servers, worker(env, scratch / f"worker-{store.name}.log"):
+        with running([spec], scratch) as servers, batch_worker(env, scratch / f"worker-{store.name}.log"):
             base = servers[spec.name].url("")
             return [measure_workload(base, token, workload, ctx.config.quick, store.name) for workload in WORKLOADS]
     finally:
@@ -198,24 +197,6 @@ def _session(token: str) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     return aiohttp.ClientSession(connector=connector, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
-
-
-@contextmanager
-def worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """One `manage.py db_worker`, as production runs it; stopped by PID (SIGTERM, then SIGKILL)."""
-    command = [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.1", "--no-reload"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
 
 
 def _seed_fake_models(env: dict[str, str]) -> None:
