@@ -36,7 +36,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy apps inference_platform
 
-test: install lint
+test: install lint typecheck
 	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
