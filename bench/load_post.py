@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.load import LoadGenerator, LoadResult, LoadSpec, result_from_json
-from bench.load_python import Tally, loop_factory, read_response, summary
+from bench.load_python import loop_factory, run_load
 from bench.load_wrk import MARKER, WrkLoad
 from bench.measure import Phase, Target
 
@@ -111,37 +111,8 @@ class Requests:
         return (head + "\r\n").encode() + self.body
 
 
-async def connection(host: str, port: int, requests: Requests, offset: int, deadline: float, tally: Tally) -> None:
-    index = offset
-    while time.perf_counter() < deadline:
-        try:
-            reader, writer = await asyncio.open_connection(host, port)
-        except OSError:
-            tally.socket_errors += 1
-            await asyncio.sleep(0.01)
-            continue
-        try:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                writer.write(requests.build(index))
-                index += 1
-                status = await asyncio.wait_for(read_response(reader), timeout=10)
-                tally.latencies.append(time.perf_counter() - started)
-                tally.status_errors += status >= 400
-        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-            tally.socket_errors += 1
-        finally:
-            writer.close()
-
-
 async def main(url: str, concurrency: int, seconds: int, requests: Requests) -> dict[str, float]:
-    parts = urlsplit(url)
-    tally = Tally()
-    started = time.perf_counter()
-    deadline = started + seconds
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    await asyncio.gather(*(connection(host, port, requests, i, deadline, tally) for i in range(concurrency)))
-    return summary(tally, started)
+    return await run_load(url, concurrency, seconds, requests.build, timeout=10)
 
 
 if __name__ == "__main__":

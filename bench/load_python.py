@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -63,7 +64,11 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return int(head[9:12])
 
 
-async def connection(host: str, port: int, requests: list[bytes], offset: int, deadline: float, tally: Tally) -> None:
+async def connection(
+    host: str, port: int, request_at: Callable[[int], bytes], offset: int, deadline: float, tally: Tally, timeout: float
+) -> None:
+    """One keep-alive connection sending `request_at(n)` for n = offset, offset + 1, … until the
+    deadline; reconnects after an error (counted)."""
     index = offset
     while time.perf_counter() < deadline:
         try:
@@ -75,9 +80,9 @@ async def connection(host: str, port: int, requests: list[bytes], offset: int, d
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                writer.write(requests[index % len(requests)])
+                writer.write(request_at(index))
                 index += 1
-                status = await asyncio.wait_for(read_response(reader), timeout=5)
+                status = await asyncio.wait_for(read_response(reader), timeout=timeout)
                 tally.latencies.append(time.perf_counter() - started)
                 tally.status_errors += status >= 400
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
@@ -91,12 +96,20 @@ def percentile(ordered: list[float], q: float) -> float:
 
 
 async def main(url: str, concurrency: int, seconds: int, tokens: list[str]) -> dict[str, float]:
+    requests = build_requests(url, tokens)
+    return await run_load(url, concurrency, seconds, lambda n: requests[n % len(requests)], timeout=5)
+
+
+async def run_load(
+    url: str, concurrency: int, seconds: float, request_at: Callable[[int], bytes], *, timeout: float
+) -> dict[str, float]:
+    """`concurrency` connections for `seconds`; the summary wrk's Lua scripts print."""
     parts = urlsplit(url)
-    requests, tally = build_requests(url, tokens), Tally()
+    tally = Tally()
     started = time.perf_counter()
     deadline = started + seconds
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    await asyncio.gather(*(connection(host, port, requests, i, deadline, tally) for i in range(concurrency)))
+    await asyncio.gather(*(connection(host, port, request_at, i, deadline, tally, timeout) for i in range(concurrency)))
     return summary(tally, started)
 
 
