@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from apps.batches.models import BatchJob
 from tests.support.envelope import REQUEST_ID, assert_envelope, assert_error, assert_rate_limit_headers
 from tests.support.factories import make_fake_model, make_token
 
@@ -132,3 +133,16 @@ def test_events_of_a_finished_batch_are_one_done_event(api, token):
 
     assert [name for name, _ in events] == ["done"]
     assert events[0][1]["data"]["counts"]["completed"] == 1
+
+
+def test_the_backlog_is_on_metrics(api, token, admin_client):
+    running = create_batch(api, token, [embed_item(str(i)) for i in range(3)]).json()["data"]["id"]
+    create_batch(api, token, [embed_item("q")])
+    BatchJob.objects.filter(public_id=running).update(status=BatchJob.Status.RUNNING, completed_count=1)
+    done = new_batch(api, token, count=2)
+    BatchJob.objects.filter(public_id=done).update(status=BatchJob.Status.COMPLETED, completed_count=2)
+
+    body = admin_client.get("/metrics").content.decode()
+
+    assert 'batches_open{status="queued"} 1.0' in body and 'batches_open{status="running"} 1.0' in body
+    assert "batch_items_waiting 3.0" in body  # 2 of the running batch, 1 of the queued one
