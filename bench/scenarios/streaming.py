@@ -20,6 +20,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -141,11 +142,26 @@ async def _many_runs(base: str, token: str, runs: int, server: Server) -> list[M
 
 
 async def _fake_stream(session: aiohttp.ClientSession, base: str, body: dict[str, Any]) -> StreamResult:
+    return await _read_stream(
+        session, base + "/v1/chat/completions", body, {}, has_text=lambda event, _data: event == "chunk"
+    )
+
+
+async def _read_stream(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    has_text: Callable[[str | None, bytes], bool],
+) -> StreamResult:
+    """POST one stream and time it: headers, the first `data:` line that `has_text` (given the
+    event it belongs to), the end. An engine's `data: [DONE]` counts as its `done` event."""
     result = StreamResult()
     started = time.perf_counter()
     event = None
     try:
-        async with session.post(base + "/v1/chat/completions", json=body) as response:
+        async with session.post(url, json=body, headers=headers) as response:
             result.status = response.status
             result.headers_s = time.perf_counter() - started
             if response.status != 200:
@@ -157,8 +173,10 @@ async def _fake_stream(session: aiohttp.ClientSession, base: str, body: dict[str
                     event = line[6:].strip().decode()
                     result.events += 1
                     result.last_event = event
-                    if event == "chunk" and result.first_chunk_s is None:
-                        result.first_chunk_s = time.perf_counter() - started
+                elif line.strip() == b"data: [DONE]":
+                    result.last_event = "done"
+                elif line.startswith(b"data:") and result.first_chunk_s is None and has_text(event, line[5:]):
+                    result.first_chunk_s = time.perf_counter() - started
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         result.error = f"{type(exc).__name__}: {str(exc)[:80]}"
     finally:
@@ -203,31 +221,9 @@ async def _chat_stream(
     session: aiohttp.ClientSession, sides: ChatSides, side: str, index: int, *, fresh: bool
 ) -> StreamResult:
     body = sides.body(side, index, stream=True, max_tokens=TTFT_MAX_TOKENS, fresh=fresh)
-    result = StreamResult()
-    started = time.perf_counter()
-    event = None
-    try:
-        async with session.post(sides.urls[side], json=body, headers=sides.headers[side]) as response:
-            result.status = response.status
-            result.headers_s = time.perf_counter() - started
-            if response.status != 200:
-                result.error = f"{response.status} {(await response.read())[:120]!r}"
-                return result
-            async for raw in response.content:
-                line = raw.rstrip(b"\r\n")
-                if line.startswith(b"event:"):
-                    event = line[6:].strip().decode()
-                    result.events += 1
-                    result.last_event = event
-                elif line.startswith(b"data:") and result.first_chunk_s is None and _has_text(side, event, line[5:]):
-                    result.first_chunk_s = time.perf_counter() - started
-                elif side == ENGINE and line.strip() == b"data: [DONE]":
-                    result.last_event = "done"
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        result.error = f"{type(exc).__name__}: {str(exc)[:80]}"
-    finally:
-        result.duration_s = time.perf_counter() - started
-    return result
+    return await _read_stream(
+        session, sides.urls[side], body, sides.headers[side], has_text=lambda event, data: _has_text(side, event, data)
+    )
 
 
 def _has_text(side: str, event: str | None, data: bytes) -> bool:
