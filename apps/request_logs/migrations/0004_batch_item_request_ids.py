@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('request_logs', '0003_daily_usage_on_usage_records'),
+        ("request_logs", "0003_daily_usage_on_usage_records"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='requestlog',
-            name='request_id',
+            model_name="requestlog",
+            name="request_id",
             field=models.CharField(db_index=True, max_length=64),
         ),
     ]
