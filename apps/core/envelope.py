@@ -1,4 +1,4 @@
-"""The response envelope (DESIGN §3.1): `{"data", "error", "meta"}` on every `/v1/` response and
+"""The response envelope (docs/api-contract.md, "Envelope"): `{"data", "error", "meta"}` on every `/v1/` response and
 on every streamed event. Exactly one of `data` and `error` is null."""
 
 from __future__ import annotations

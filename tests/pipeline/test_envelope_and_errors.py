@@ -1,4 +1,4 @@
-"""Every `/v1/` response: the envelope, X-Request-Id and the rate-limit headers (DESIGN §3.1-3.3)."""
+"""Every `/v1/` response: the envelope, X-Request-Id and the rate-limit headers (docs/api-contract.md)."""
 
 from __future__ import annotations
 
