@@ -45,6 +45,7 @@ test: install lint typecheck
 
 schema: install
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
+	$(PY) manage.py spectacular --custom-settings apps.openai_api.schema.SETTINGS --file openapi/openai.yaml --validate --fail-on-warn
 
 # The SDK's types from openapi/schema.yaml; after a serializer change: `make schema sdk`.
 sdk:

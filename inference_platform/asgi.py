@@ -1,6 +1,7 @@
 """The ASGI entry point: `uvicorn inference_platform.asgi:application`.
 
-http      /v1/…  -> body guard -> lean API handler (no Django middleware) -> the pipeline's HTTP door
+http      /v1/…, /openai/v1/… -> body guard -> lean API handler (no Django middleware) -> the
+                 pipeline's HTTP door (the envelope, or OpenAI's wire format)
           other  -> Django's normal handler (admin, docs)
 websocket /v1/stream -> the pipeline's WebSocket door, with the request types composed here
 lifespan          -> start/stop the background writers (lifespan.py)
@@ -31,7 +32,7 @@ SOCKET_HANDLERS = {**socket_handlers(), "batch.subscribe": batch_subscribe}
 application = ProtocolTypeRouter(
     {
         "http": PrefixRouter(
-            prefix="/v1/",
+            prefixes=("/v1/", "/openai/v1/"),
             api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
             default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
         ),

@@ -1,4 +1,5 @@
-"""The project's URLs. `/v1/` is composed here from each app's viewsets, on one DRF router."""
+"""The project's URLs. `/v1/` (and OpenAI's wire format, `/openai/v1/`) are composed here from each
+app's viewsets, on DRF routers."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -6,6 +7,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from apps.batches.views import BatchViewSet
 from apps.inference.views import InferenceViewSet, ModelViewSet
+from apps.openai_api.views import OpenAIModelViewSet, OpenAIUnknownPathViewSet, OpenAIViewSet
 from apps.operations.metrics_view import metrics_view
 from apps.pipeline.documents import OpenApiDocumentViewSet
 from apps.pipeline.http import ApiRouter, UnknownPathViewSet, server_error
@@ -24,8 +26,18 @@ v1 = [
     re_path(r"^.*$", UnknownPathViewSet.as_view(UnknownPathViewSet.ACTIONS), name="unknown-path"),
 ]
 
+# OpenAI's wire format over the same pipeline (docs/openai-compatibility.md).
+openai_router = ApiRouter()
+openai_router.register("", OpenAIViewSet, basename="openai")
+openai_router.register("models", OpenAIModelViewSet, basename="openai-model")
+openai_v1 = [
+    *openai_router.urls,
+    re_path(r"^.*$", OpenAIUnknownPathViewSet.as_view(OpenAIUnknownPathViewSet.ACTIONS), name="openai-unknown-path"),
+]
+
 urlpatterns = [
     path("v1/", include(v1)),
+    path("openai/v1/", include(openai_v1)),
     path("admin/", admin.site.urls),
     path("docs", SpectacularSwaggerView.as_view(url="/v1/openapi.json"), name="docs"),
     path("metrics", metrics_view, name="metrics"),

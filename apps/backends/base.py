@@ -39,6 +39,11 @@ class GenerationParams:
     top_p: float | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # OpenAI's sampling knobs (the OpenAI-compatible door accepts them); every engine here speaks
+    # OpenAI's wire format upstream, so they pass through as they are.
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

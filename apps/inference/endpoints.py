@@ -45,7 +45,10 @@ class Endpoint:
         """Validate `body`, run the service (streamed if the body or the door asks), shape the data."""
         serializer = self.request_serializer(data=body)
         serializer.is_valid(raise_exception=True)
-        request = self.parse(serializer.validated_data)
+        return await self.execute(exchange, self.parse(serializer.validated_data), stream=stream)
+
+    async def execute(self, exchange: Exchange, request: Any, *, stream: bool | None = None) -> Data | Events:
+        """Run the service for a request another wire format validated (the OpenAI-compatible door)."""
         exchange.facts.model = request.model
         if self.stream is not None and (request.stream if stream is None else stream):
             events = await self.stream(exchange.principal, request)

@@ -26,6 +26,7 @@ class RequestFacts:
     idempotency_key: str = ""
     principal: Principal | None = None
     model: str = ""
+    end_user: str = ""  # the caller's id for its end user (OpenAI's `user`), logged as given
     stream: bool = False
     started_at: float = field(default_factory=time.perf_counter)
 

@@ -43,6 +43,7 @@ def log_request(
         "replayed": replayed,
         "client_ip": facts.client_ip if facts.client_ip != "unknown" else None,
         "user_agent": _storable(facts.user_agent),
+        "end_user": _storable(facts.end_user[:256]),
     }
     metrics_observe(row)
     request_log_record(row)

@@ -40,6 +40,11 @@ STATUS_TEXT = {
 }
 
 
+def v1_routes_only(endpoints: list[Any], **kwargs: Any) -> list[Any]:
+    """The `/v1` document documents `/v1`: other wire formats have documents of their own."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/v1/")]
+
+
 def add_api_contract(result: Schema, generator: Any, request: Any, public: bool) -> Schema:
     components = result.setdefault("components", {})
     schemas = components.setdefault("schemas", {})

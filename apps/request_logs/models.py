@@ -35,6 +35,9 @@ class RequestLog(models.Model):
     replayed = models.BooleanField(default=False)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=256, blank=True)
+    end_user = models.CharField(
+        max_length=256, blank=True, help_text="The caller's own id for its end user (OpenAI's `user` parameter)."
+    )
     count = models.PositiveIntegerField(default=1, help_text="Requests this row stands for (>1: aggregated noise).")
 
     class Meta:

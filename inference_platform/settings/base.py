@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.idempotency",
     "apps.inference",
+    "apps.openai_api",
     "django_tasks_db",
     "apps.batches",
     "apps.pipeline",
@@ -154,6 +155,7 @@ SPECTACULAR_SETTINGS = {
         "BatchItemStatus": "apps.batches.models.BatchItem.Status",
         "BatchEndpoint": "apps.batches.serializers.ENDPOINT_CHOICES",
     },
+    "PREPROCESSING_HOOKS": ["apps.pipeline.schema.v1_routes_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.pipeline.schema.add_api_contract",

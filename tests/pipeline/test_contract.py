@@ -1,5 +1,6 @@
 """One contract for every door (docs/architecture.md): the same scenarios through JSON, SSE,
-WebSocket and a batch item must end the same way where the doors should agree: the status or
+WebSocket, a batch item, and OpenAI's wire format (whole and streamed) must end the same way
+where the doors should agree: the status or
 error code, one request-log row with the same fields, exactly one usage row or none, the
 Idempotency-Key's final state, and the last message the client gets.
 
@@ -38,9 +39,13 @@ class Outcome:
 
     status: int  # the HTTP status, or the final status an error frame/item result stands for
     code: str | None  # the error code, None for a success
-    last: dict[str, Any]  # the last envelope (event, frame, or the item's result) the client got
+    error: dict[str, Any] | None = None  # the error object, whatever the wire format
+    finish_reason: str | None = None  # of a successful generation
     last_event: str | None = None  # `done` / `error` for streams
+    raw: str = ""  # the whole answer as the client read it (replays must repeat it)
     request_ids: list[str] = field(default_factory=list)  # the request ids the log should hold
+    rate_limit: dict[str, int] | None = None  # a WebSocket frame's `meta.rate_limit`
+    item_status: str | None = None  # a batch item's status
 
 
 # --- The doors, driven as a client would ------------------------------------------------------
@@ -49,33 +54,78 @@ class Outcome:
 class JsonDoor:
     name = "json"
     stream = False
+    path = "/v1/chat/completions"
 
     def send(self, api, token, body, *, key=None) -> Outcome:
         headers = {"Idempotency-Key": key} if key else {}
-        response = api.post("/v1/chat/completions", token=token, json=body, headers=headers)
-        envelope = response.json()
-        code = envelope["error"]["code"] if envelope["error"] else None
-        return Outcome(response.status_code, code, envelope, None, [response.headers["X-Request-Id"]])
+        response = api.post(self.path, token=token, json=body, headers=headers)
+        return self.outcome(response.status_code, response.json(), response.text, response.headers["X-Request-Id"])
+
+    def outcome(self, status: int, envelope: dict[str, Any], raw: str, request_id: str) -> Outcome:
+        error = envelope["error"]
+        finish = envelope["data"]["choices"][0]["finish_reason"] if envelope["data"] else None
+        return Outcome(status, error and error["code"], error, finish, None, raw, [request_id])
+
+
+class OpenAIDoor(JsonDoor):
+    """OpenAI's wire format over the same exchange (docs/openai-compatibility.md)."""
+
+    name = "openai"
+    path = "/openai/v1/chat/completions"
+
+    def outcome(self, status: int, body: dict[str, Any], raw: str, request_id: str) -> Outcome:
+        error = body.get("error")
+        finish = body["choices"][0]["finish_reason"] if not error else None
+        return Outcome(status, error and error["code"], error, finish, None, raw, [request_id])
 
 
 class SseDoor:
     name = "sse"
     stream = True
+    path = "/v1/chat/completions"
+    chunk_marker = "event: chunk"
 
     def send(self, api, token, body, *, key=None, disconnect_after: int | None = None) -> Outcome:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         if key:
             headers["Idempotency-Key"] = key
-        status, events, request_id = async_to_sync(_sse_call)(
-            "/v1/chat/completions", {**body, "stream": True}, headers, disconnect_after
+        marker = self.chunk_marker if disconnect_after is not None else None
+        status, content_type, raw, request_id = async_to_sync(_sse_call)(
+            self.path, {**body, "stream": True}, headers, marker, disconnect_after
         )
-        if not events or events[0][0] not in ("chunk", "done", "error"):  # an HTTP error before the stream
-            envelope = json.loads(events[0][1]) if events else {}
-            return Outcome(status, envelope["error"]["code"], envelope, None, [request_id])
-        name, last = events[-1]
-        envelope = json.loads(last)
-        code = envelope["error"]["code"] if envelope["error"] else None
-        return Outcome(status, code, envelope, name, [request_id])
+        if not content_type.startswith("text/event-stream"):  # an HTTP error before the stream
+            return self.refused(status, json.loads(raw), raw, request_id)
+        return self.streamed(status, _sse_events(raw), raw, request_id)
+
+    def refused(self, status: int, envelope: dict[str, Any], raw: str, request_id: str) -> Outcome:
+        return Outcome(status, envelope["error"]["code"], envelope["error"], None, None, raw, [request_id])
+
+    def streamed(self, status: int, events: list[tuple[str, str]], raw: str, request_id: str) -> Outcome:
+        name, data = events[-1]
+        envelope = json.loads(data)
+        error = envelope["error"]
+        finish = envelope["data"]["finish_reason"] if name == "done" else None
+        return Outcome(status, error and error["code"], error, finish, name, raw, [request_id])
+
+
+class OpenAISseDoor(SseDoor):
+    name = "openai-sse"
+    path = "/openai/v1/chat/completions"
+    chunk_marker = "data: {"
+
+    def refused(self, status: int, body: dict[str, Any], raw: str, request_id: str) -> Outcome:
+        return Outcome(status, body["error"]["code"], body["error"], None, None, raw, [request_id])
+
+    def streamed(self, status: int, events: list[tuple[str, str]], raw: str, request_id: str) -> Outcome:
+        datas = [data for _, data in events]
+        if datas and datas[-1] == "[DONE]":
+            chunks = [json.loads(data) for data in datas[:-1]]
+            finish = next(c["choices"][0]["finish_reason"] for c in reversed(chunks) if c["choices"])
+            return Outcome(status, None, None, finish, "done", raw, [request_id])
+        last = json.loads(datas[-1])
+        if "error" in last:  # an error after the first chunk: a data line holding it
+            return Outcome(status, last["error"]["code"], last["error"], None, "error", raw, [request_id])
+        return Outcome(status, None, None, None, "chunk", raw, [request_id])  # cut off by the client
 
 
 class WebSocketDoor:
@@ -86,9 +136,14 @@ class WebSocketDoor:
         assert key is None
         frames = async_to_sync(_socket_call)(token, body, cancel_after)
         last = frames[-1]
-        code = last["error"]["code"] if last["error"] else None
-        status = _status_of(code)
-        return Outcome(status, code, last, last["meta"]["event"], [last["meta"]["request_id"]])
+        error = last["error"]
+        code = error and error["code"]
+        finish = last["data"]["finish_reason"] if last["meta"]["event"] == "done" else None
+        event = last["meta"]["event"]
+        return Outcome(
+            _status_of(code), code, error, finish, event, json.dumps(frames), [last["meta"]["request_id"]],
+            rate_limit=last["meta"].get("rate_limit"),
+        )  # fmt: skip
 
 
 class BatchDoor:
@@ -100,20 +155,25 @@ class BatchDoor:
         item = {"custom_id": "one", "endpoint": "/v1/chat/completions", "body": body}
         created = api.post("/v1/batches", token=token, json={"requests": [item]}, headers=headers)
         if created.status_code != 201:  # refused at creation: the item never exists
-            envelope = created.json()
-            return Outcome(created.status_code, envelope["error"]["code"], envelope, None, [])
+            error = created.json()["error"]
+            return Outcome(created.status_code, error["code"], error, raw=created.text)
         batch_id = created.json()["data"]["id"]
         if cancel:
             api.post(f"/v1/batches/{batch_id}/cancel", token=token)
         drain_tasks()
         result = api.get(f"/v1/batches/{batch_id}/results", token=token).json()["data"]["items"][0]
-        code = result["error"]["code"] if result["error"] else None
+        error = result["error"]
+        code = error and error["code"]
         status = 499 if result["status"] == "cancelled" else _status_of(code)
+        finish = result["response"]["choices"][0]["finish_reason"] if result["response"] else None
         ran = result["status"] in ("completed", "failed")
-        return Outcome(status, code, result, None, [f"{batch_id}:0"] if ran else [])
+        return Outcome(
+            status, code, error, finish, None, json.dumps(result), [f"{batch_id}:0"] if ran else [],
+            item_status=result["status"],
+        )  # fmt: skip
 
 
-DOORS = [JsonDoor(), SseDoor(), WebSocketDoor(), BatchDoor()]
+DOORS = [JsonDoor(), SseDoor(), WebSocketDoor(), BatchDoor(), OpenAIDoor(), OpenAISseDoor()]
 
 
 def _status_of(code: str | None) -> int:
@@ -122,9 +182,20 @@ def _status_of(code: str | None) -> int:
     return 200 if code is None else ERRORS_BY_CODE[code].status
 
 
+def _sse_events(raw: str) -> list[tuple[str, str]]:
+    """(event name, data) per event; comments (pings) skipped."""
+    events = []
+    for block in raw.strip().split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith(":")]
+        if lines:
+            fields = dict(line.split(": ", 1) for line in lines)
+            events.append((fields.get("event", "message"), fields["data"]))
+    return events
+
+
 async def _sse_call(
-    path: str, body: dict[str, Any], headers: dict[str, str], disconnect_after: int | None
-) -> tuple[int, list[tuple[str, str]], str]:
+    path: str, body: dict[str, Any], headers: dict[str, str], marker: str | None, disconnect_after: int | None
+) -> tuple[int, str, str, str]:
     """The ASGI app driven as uvicorn would drive it, so that the client can walk away mid-stream."""
     from inference_platform.asgi import application
 
@@ -162,19 +233,12 @@ async def _sse_call(
             headers_out = {k.decode().lower(): v.decode() for k, v in message["headers"]}
         elif message["type"] == "http.response.body":
             text += message.get("body", b"").decode()
-            if disconnect_after is not None and text.count("event: chunk") >= disconnect_after:
+            if marker is not None and disconnect_after is not None and text.count(marker) >= disconnect_after:
                 gone.set()
 
     await application(scope, receive, send)
     await asyncio.sleep(0.2)  # the stream settles and logs after the client left
-    if not headers_out.get("content-type", "").startswith("text/event-stream"):
-        return status, [("body", text)], headers_out.get("x-request-id", "")
-    events = []
-    for block in text.strip().split("\n\n"):
-        if block and not block.startswith(":"):
-            lines = dict(line.split(": ", 1) for line in block.splitlines())
-            events.append((lines["event"], lines["data"]))
-    return status, events, headers_out.get("x-request-id", "")
+    return status, headers_out.get("content-type", ""), text, headers_out.get("x-request-id", "")
 
 
 async def _socket_call(token: str, body: dict[str, Any], cancel_after: int | None) -> list[dict[str, Any]]:
@@ -226,9 +290,9 @@ def test_success(door, api, tokens):
 
     outcome = door.send(api, tokens.secret, chat())
 
-    assert (outcome.status, outcome.code) == (200, None)
+    assert (outcome.status, outcome.code, outcome.finish_reason) == (200, None, "stop")
     if door.stream:
-        assert outcome.last_event == "done" and outcome.last["data"]["finish_reason"] == "stop"
+        assert outcome.last_event == "done"
     usage = UsageRecord.objects.get()
     assert (usage.prompt_tokens, usage.completion_tokens) == (3, 3)
     [row] = log_rows(outcome.request_ids)
@@ -245,7 +309,7 @@ def test_validation_error(door, api, tokens):
 
     # A batch refuses the whole batch at creation (docs/batches.md): the same 400 and param.
     assert (outcome.status, outcome.code) == (400, "invalid_request")
-    assert outcome.last["error"]["param"].endswith("max_tokens")
+    assert outcome.error["param"].endswith("max_tokens")
     assert UsageRecord.objects.count() == 0
     if door.name != "batch":
         [row] = log_rows(outcome.request_ids)
@@ -259,7 +323,7 @@ def test_unknown_model(door, api, tokens):
     # Inside a batch an unknown model is a bad item of the batch: 400 naming it (docs/batches.md).
     expected = (400, "invalid_request") if door.name == "batch" else (404, "not_found")
     assert (outcome.status, outcome.code) == expected
-    assert "no-such-model" in outcome.last["error"]["message"]
+    assert "no-such-model" in outcome.error["message"]
     assert UsageRecord.objects.count() == 0
     if door.name != "batch":
         [row] = log_rows(outcome.request_ids)
@@ -277,7 +341,7 @@ def test_rate_limited(door, api, clock, transactional_db):
     assert (outcome.status, outcome.code) == (429, "rate_limited")
     assert UsageRecord.objects.count() == 0
     if door.name == "websocket":
-        assert outcome.last["meta"]["rate_limit"]["remaining"] == 0
+        assert outcome.rate_limit["remaining"] == 0
     if door.name != "batch":  # a batch's items were counted as one request, its creation
         [row] = log_rows(outcome.request_ids)
         assert (row.status, row.error_code, row.customer_id) == (429, "rate_limited", limited.token.customer_id)
@@ -308,7 +372,7 @@ def test_upstream_error_after_the_first_token(door, api, tokens, settings):
 
     assert outcome.code == "upstream_error"
     if door.stream:  # the 200 went out with the first token: the stream ends with an error event
-        assert outcome.last_event == "error" and outcome.last["data"] is None
+        assert outcome.last_event == "error"
         assert door.name == "websocket" or outcome.status == 200
     else:
         assert outcome.status == 502
@@ -320,10 +384,10 @@ def test_upstream_error_after_the_first_token(door, api, tokens, settings):
 @pytest.mark.parametrize("door", DOORS, ids=door_ids())
 def test_client_stops_the_request(door, api, tokens):
     make_fake_model(MODEL, reply_tokens=400, token_delay_s=0.01)
-    if door.name == "json":
+    if not door.stream and door.name != "batch":
         pytest.skip("n/a: a whole JSON answer has nothing to stop half-way")
 
-    if door.name == "sse":
+    if door.name in ("sse", "openai-sse"):
         outcome = door.send(api, tokens.secret, chat(), disconnect_after=3)
     elif door.name == "websocket":
         outcome = door.send(api, tokens.secret, chat(), cancel_after=3)
@@ -331,12 +395,11 @@ def test_client_stops_the_request(door, api, tokens):
         outcome = door.send(api, tokens.secret, chat(), cancel=True)
 
     if door.name == "batch":  # cancelled before it ran: nothing ran, nothing charged, nothing logged
-        assert (outcome.status, outcome.last["status"]) == (499, "cancelled")
+        assert (outcome.status, outcome.item_status) == (499, "cancelled")
         assert UsageRecord.objects.count() == 0 and outcome.request_ids == []
         return
     if door.name == "websocket":  # a request's last frame is `done`, also when cancelled
-        assert outcome.last_event == "done" and outcome.last["data"]["finish_reason"] == "cancelled"
-        assert outcome.last["data"]["usage"]["completion_tokens"] >= 3
+        assert outcome.last_event == "done" and outcome.finish_reason == "cancelled"
     usage = UsageRecord.objects.get()  # what was produced is charged
     assert 3 <= usage.completion_tokens < 400
     [row] = log_rows(outcome.request_ids)
@@ -353,7 +416,7 @@ def test_idempotent_replay(door, api, tokens):
     again = door.send(api, tokens.secret, chat(), key="contract-key")
 
     assert (first.status, again.status) == (200, 200)
-    assert again.last == first.last  # the same answer, byte for byte where it is bytes
+    assert again.raw == first.raw  # the same answer, byte for byte
     assert UsageRecord.objects.count() == 1
     record = IdempotencyRecord.objects.get()
     assert record.state == "completed"
