@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.strict_serializers import BooleanValue, FloatValue, IntegerValue, StrictSerializer, TextField
+from apps.models_registry.models import API_MAX_OUTPUT_TOKENS
 
 MAX_STOP_SEQUENCES = 4
 MAX_STOP_CHARS = 64
@@ -39,7 +40,12 @@ class StopField(serializers.ListField):
 class GenerationFields(StrictSerializer):
     # Not trimmed: a model id is exact, and " " is then an unknown model, not a blank field.
     model = TextField(min_length=1, max_length=100, trim_whitespace=False)
-    max_tokens = IntegerValue(min_value=1, max_value=4096, default=128)
+    max_tokens = IntegerValue(
+        min_value=1,
+        max_value=API_MAX_OUTPUT_TOKENS,
+        default=128,
+        help_text="The most tokens to generate; at most the model's `max_output_tokens` (GET /v1/models).",
+    )
     temperature = FloatValue(min_value=0.0, max_value=2.0, required=False)
     top_p = FloatValue(min_value=0.0, max_value=1.0, required=False)
     stop = StopField(

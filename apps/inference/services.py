@@ -32,14 +32,14 @@ class Completed:
 
 
 async def complete(principal: Principal, request: CompletionRequest) -> Completed:
-    model, backend = await _chat_model(principal, request.model)
+    model, backend = await _chat_model(principal, request.model, request.params.max_tokens)
     generation = await backend.complete(prompt=request.prompt, params=request.params)
     data = _generated(prefixed_id("cmpl"), model, generation, choice={"text": generation.text})
     return Completed(data, _charge(principal, model, "completions", generation.usage))
 
 
 async def chat(principal: Principal, request: ChatRequest) -> Completed:
-    model, backend = await _chat_model(principal, request.model)
+    model, backend = await _chat_model(principal, request.model, request.params.max_tokens)
     generation = await backend.chat(messages=request.messages, params=request.params)
     message = {"role": "assistant", "content": generation.text}
     data = _generated(prefixed_id("chatcmpl"), model, generation, choice={"message": message})
@@ -47,13 +47,13 @@ async def chat(principal: Principal, request: ChatRequest) -> Completed:
 
 
 async def complete_stream(principal: Principal, request: CompletionRequest) -> GenerationEvents:
-    model, backend = await _chat_model(principal, request.model)
+    model, backend = await _chat_model(principal, request.model, request.params.max_tokens)
     stream = backend.complete_stream(prompt=request.prompt, params=request.params)
     return await GenerationEvents.start(stream, charge=_charge(principal, model, "completions", Usage(0)))
 
 
 async def chat_stream(principal: Principal, request: ChatRequest) -> GenerationEvents:
-    model, backend = await _chat_model(principal, request.model)
+    model, backend = await _chat_model(principal, request.model, request.params.max_tokens)
     stream = backend.chat_stream(messages=request.messages, params=request.params)
     return await GenerationEvents.start(stream, charge=_charge(principal, model, "chat.completions", Usage(0)))
 
@@ -72,8 +72,11 @@ async def embed(principal: Principal, request: EmbeddingRequest) -> Completed:
     return Completed(data, _charge(principal, model, "embeddings", result.usage))
 
 
-async def _chat_model(principal: Principal, model_id: str) -> tuple[CatalogModel, ChatBackend]:
+async def _chat_model(principal: Principal, model_id: str, max_tokens: int) -> tuple[CatalogModel, ChatBackend]:
     model = await _model_of_kind(principal, model_id, Model.Kind.CHAT)
+    problem = output_limit_problem(model.id, model.max_output_tokens, max_tokens)
+    if problem is not None:
+        raise InvalidRequest(problem, param="max_tokens")
     backend = backend_for(backend=model.backend, config=model.config)
     if not isinstance(backend, ChatBackend):
         raise _misconfigured(model)
@@ -86,6 +89,13 @@ async def _model_of_kind(principal: Principal, model_id: str, kind: str) -> Cata
     if model.kind != kind:
         raise InvalidRequest(wrong_kind(model.id, model.kind, kind), param="model")
     return model
+
+
+def output_limit_problem(model_id: str, limit: int | None, max_tokens: int) -> str | None:
+    """Why `max_tokens` is too many for this model, if it is: a request is refused, never clamped."""
+    if limit is None or max_tokens <= limit:
+        return None
+    return f"max_tokens is {max_tokens}, but the model '{model_id}' generates at most {limit} tokens per request."
 
 
 def wrong_kind(model_id: str, kind: str, wanted: str) -> str:

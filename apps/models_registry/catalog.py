@@ -35,6 +35,7 @@ class CatalogModel:
     config: dict[str, Any]
     description: str
     context_length: int | None
+    max_output_tokens: int | None  # the largest max_tokens a request may ask for (chat models)
     created_at: datetime
     public: dict[str, Any]  # the API's representation, serialized once per load
 
@@ -82,6 +83,7 @@ class ModelCatalog:
                 config=dict(row.config or {}),
                 description=row.description,
                 context_length=row.context_length,
+                max_output_tokens=row.output_token_limit,
                 created_at=row.created_at,
                 public=dict(ModelSerializer(row).data),
             )

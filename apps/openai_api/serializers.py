@@ -17,8 +17,9 @@ from apps.backends.base import ChatMessage, GenerationParams
 from apps.core.strict_serializers import BooleanValue, FloatValue, IntegerValue, StrictSerializer, TextField
 from apps.inference.requests import ChatRequest, CompletionRequest, EmbeddingRequest
 from apps.inference.serializers import MAX_STOP_CHARS, MAX_STOP_SEQUENCES, StopField
+from apps.models_registry.models import API_MAX_OUTPUT_TOKENS
 
-MAX_OUTPUT_TOKENS = 4096
+MAX_OUTPUT_TOKENS = API_MAX_OUTPUT_TOKENS
 USER_MAX_CHARS = 256
 
 # Parameters of OpenAI's API that no engine here implements, and the values that ask for nothing

@@ -17,7 +17,28 @@ def test_get_model(api, token, local_models):
         "kind": "embedding",
         "description": Model.objects.get(id="all-minilm-l6-v2").description,
         "context_length": 256,
+        "max_output_tokens": None,  # an embedding model generates no tokens
         "created_at": body["data"]["created_at"],
+    }
+
+
+def test_each_chat_model_says_how_many_tokens_it_generates_at_most(api, token, local_models):
+    Model.objects.create(id="big", kind="chat", backend="fake")
+    Model.objects.create(id="tuned", kind="chat", backend="fake", max_output_tokens=300)
+    Model.objects.create(
+        id="local-capped", kind="chat", backend="local_chat", config={"max_tokens_cap": 256}, max_output_tokens=1000
+    )
+
+    listed = {m["id"]: m["max_output_tokens"] for m in api.get("/v1/models", token=token).json()["data"]["items"]}
+
+    # The local engine's own cap (512 by default) is the figure; the API's 4096 otherwise; an
+    # operator's figure when lower; never more than what the backend would really generate.
+    assert listed == {
+        "all-minilm-l6-v2": None,
+        "big": 4096,
+        "local-capped": 256,
+        "smollm2-135m-instruct": 512,
+        "tuned": 300,
     }
 
 
