@@ -62,9 +62,11 @@ sdk-test: install
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# The request-log admin over a million PostgreSQL rows (docs/operations.md).
+# The request-log admin over a million PostgreSQL rows, and the usage pages at 10k vs 1M usage
+# records (docs/operations.md, docs/benchmarks.md).
 bench-admin: install
 	$(PY) bench/admin_requestlog.py
+	$(PY) bench/admin_usage.py
 
 # A bounded soak against a local server: mixed traffic, faults, invariants (docs/reliability.md).
 soak: install

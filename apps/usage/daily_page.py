@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,6 +19,7 @@ from .totals import UsageRow, usage_totals
 
 DAY_CHOICES = (1, 7, 30, 90)
 DEFAULT_DAYS = 7
+ROWS_PER_PAGE = 200  # 30 days of a busy platform are thousands of rows: a page stays quick to render
 
 
 def daily_usage_view(request: HttpRequest, *, context: dict[str, Any], opts: Any) -> HttpResponse:
@@ -27,6 +29,8 @@ def daily_usage_view(request: HttpRequest, *, context: dict[str, Any], opts: Any
     rows = usage_totals(first_day=last_day - timedelta(days=days - 1), last_day=last_day, customer_id=customer_id)
     if request.GET.get("format") == "csv":
         return _csv(rows)
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    log_list = reverse("admin:request_logs_requestlog_changelist")  # once, not once per row
     return TemplateResponse(
         request,
         "admin/usage/dailyusage/change_list.html",
@@ -34,7 +38,8 @@ def daily_usage_view(request: HttpRequest, *, context: dict[str, Any], opts: Any
             **context,
             "opts": opts,
             "title": "Usage per customer, day and model",
-            "rows": [(row, _log_url(row)) for row in rows],
+            "rows": [(row, _log_url(log_list, row)) for row in page.object_list],
+            "page": page,
             "days": days,
             "day_choices": DAY_CHOICES,
             "customer_id": customer_id,
@@ -52,7 +57,7 @@ def _int_param(request: HttpRequest, name: str, default: int | None, allowed: tu
     return value if not allowed or value in allowed else default
 
 
-def _log_url(row: UsageRow) -> str:
+def _log_url(log_list: str, row: UsageRow) -> str:
     """The request log filtered to this row's customer, model and day."""
     start = datetime.combine(row.day, time.min, tzinfo=UTC)
     query = {
@@ -61,7 +66,7 @@ def _log_url(row: UsageRow) -> str:
         "created_at__gte": start.isoformat(),
         "created_at__lt": (start + timedelta(days=1)).isoformat(),
     }
-    return f"{reverse('admin:request_logs_requestlog_changelist')}?{urlencode(query)}"
+    return f"{log_list}?{urlencode(query)}"
 
 
 def _totals(rows: list[UsageRow]) -> dict[str, int]:

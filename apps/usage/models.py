@@ -25,9 +25,39 @@ class UsageRecord(models.Model):
         return f"{self.request_id} {self.model} {self.prompt_tokens}+{self.completion_tokens}"
 
 
+class UsageDay(models.Model):
+    """The usage records summed per UTC day, customer and model, kept up to date by `rollup.py`: what
+    usage reports read, so that their cost follows the days and models asked for, not the table."""
+
+    day = models.DateField()
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False)
+    model = models.CharField(max_length=100)
+    requests = models.PositiveBigIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "customer", "model"], name="usage_day_key")]
+        indexes = [models.Index(fields=["customer", "day"], name="usage_day_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.customer_id} {self.model}"
+
+
+class UsageRollupMark(models.Model):
+    """How far the rollup has come: every usage record with an id up to `last_record_id` is in
+    `UsageDay`, none after it. One row."""
+
+    last_record_id = models.BigIntegerField(default=0)
+    rolled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"usage rolled up to record {self.last_record_id}"
+
+
 class DailyUsage(UsageRecord):
-    """The admin's "usage per customer, day and model" page (`daily_page.py`): a view over the usage
-    records, no table of its own."""
+    """The admin's "usage per customer, day and model" page (`daily_page.py`): the rollup's rows, no
+    table of its own."""
 
     class Meta:
         proxy = True

@@ -86,3 +86,20 @@ def test_the_linked_request_log_lists_that_days_requests(admin_client, usage):
     listed = admin_client.get(link).content.decode()
 
     assert "req_1" in listed and "req_2" in listed and "req_3" not in listed and "req_6" not in listed
+
+
+def test_a_long_period_is_shown_a_page_at_a_time_with_totals_over_all_of_it(admin_client, transactional_db):
+    from apps.usage import daily_page
+
+    customer = customer_get_or_create(name="many")
+    for n in range(daily_page.ROWS_PER_PAGE + 5):
+        UsageRecord.objects.create(
+            customer=customer, model=f"m{n:03d}", endpoint="embeddings", prompt_tokens=1, request_id=f"req_page_{n}"
+        )
+
+    first = admin_client.get(URL).content.decode()
+    second = admin_client.get(URL + "?page=2").content.decode()
+
+    assert first.count("<tr>") - second.count("<tr>") == daily_page.ROWS_PER_PAGE - 5
+    assert "of 205" in first and ">older<" in first and ">newer<" in second
+    assert "(all 205 rows)" in first and "(all 205 rows)" in second
