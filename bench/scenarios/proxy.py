@@ -222,7 +222,7 @@ def result(
         ),
         columns=columns,
         rows=rows,
-        checks=[no_errors("proxy", failing), *target_checks(stats, {d.name for d in setup.defs})],
+        checks=[no_errors("proxy", failing), no_stalls(stats), *target_checks(stats, {d.name for d in setup.defs})],
         notes=[
             *ratio_notes(stats, {d.name for d in setup.defs}),
             *setup.skipped,
@@ -255,6 +255,14 @@ def ratio_notes(stats: dict[str, dict[str, PhaseStats]], measured: set[str]) -> 
             ratio = _ratio(_cpu(stats, stream), _cpu(stats, chat))
             notes.append(f"streamed CPU / non-streamed CPU ({chat}): {ratio:.2f}")
     return notes
+
+
+def no_stalls(stats: dict[str, dict[str, PhaseStats]]) -> Check:
+    """A round in which a target answered nothing (its requests still in flight when the load
+    stopped, so neither answers nor errors) is a server that stopped serving, not a figure."""
+    stalled = [f"{name} {phase}" for name, by_phase in stats.items() for phase, s in by_phase.items() if not s.rps_min]
+    detail = "every target answered in every round" if not stalled else "no answer in a round: " + ", ".join(stalled)
+    return Check("no stalled target (answers in every round)", not stalled, detail, blocking=True)
 
 
 def target_checks(stats: dict[str, dict[str, PhaseStats]], measured: set[str]) -> list[Check]:
