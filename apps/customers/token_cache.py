@@ -51,9 +51,9 @@ class TokenCache:
         with self._lock:
             hit = self._entries.get(secret_hash)
         generation = self._generation
-        if hit is not None and hit[2] == generation:
-            if shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS:
-                return hit[0]
+        current = hit is not None and hit[2] == generation
+        if hit is not None and current and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
+            return hit[0]
         was_valid = hit is not None and hit[0] is not None
         if not was_valid and may_load is not None and not may_load():
             return None
