@@ -7,7 +7,7 @@ checked locally against the cached `expires_at`. If the shared cache is down, en
 `STALE_AFTER_SECONDS` are re-read from the database, so auth keeps working and a revocation still
 lands within a second.
 
-An invalidation makes every entry a miss, but the cache still tells a token it had authenticated
+An invalidation makes every entry a miss, but the cache still knows which tokens had authenticated
 (`get(..., may_load)` looks such a token up whatever `may_load` says): a guess past the per-IP
 budget is not looked up, a token this process was serving is (docs/reliability.md, "Guessing").
 """
