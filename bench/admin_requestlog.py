@@ -1,5 +1,5 @@
-"""How fast the request-log admin answers over a million rows on PostgreSQL (DESIGN §4: "fast with
-millions of rows"; target: every list page under 500 ms).
+"""How fast the request-log admin answers over a million rows on PostgreSQL (docs/operations.md;
+target: every list page under 500 ms).
 
 It creates a scratch database, seeds `--rows` request-log rows with one INSERT … SELECT over
 generate_series (skewed to recent hours and to a few busy customers, in time order as a real log
@@ -257,8 +257,8 @@ def _pages(seeded: Seeded) -> list[tuple[str, str]]:
         ("one row", f"{log}{seeded.row_id}/change/"),
         ("dashboard, last hour (uncached)", "/admin/"),
         ("dashboard, last day (uncached)", "/admin/?window=day"),
-        ("daily usage, 7 days", "/admin/request_logs/dailyusage/?days=7"),
-        ("daily usage, 30 days", "/admin/request_logs/dailyusage/?days=30"),
+        ("daily usage, 7 days", "/admin/usage/dailyusage/?days=7"),
+        ("daily usage, 30 days", "/admin/usage/dailyusage/?days=30"),
     ]
 
 

@@ -1,9 +1,10 @@
 """The ASGI entry point: `uvicorn inference_platform.asgi:application`.
 
-http      /v1/…  -> body guard -> lean API handler (no Django middleware; DRF pipeline)
+http      /v1/…, /openai/v1/… -> body guard -> lean API handler (no Django middleware) -> the
+                 pipeline's HTTP door (the envelope, or OpenAI's wire format)
           other  -> Django's normal handler (admin, docs)
-websocket /v1/stream -> Channels consumer (many streams on one socket)
-lifespan          -> start/stop the background writers
+websocket /v1/stream -> the pipeline's WebSocket door, with the request types composed here
+lifespan          -> start/stop the background writers (lifespan.py)
 """
 
 import os
@@ -18,19 +19,24 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from apps.batches.views import batch_subscribe  # noqa: E402
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
 from apps.core.body_limit import BodyLimit  # noqa: E402
-from apps.core.lifespan import Lifespan  # noqa: E402
-from apps.inference.consumers import StreamConsumer  # noqa: E402
+from apps.inference.endpoints import socket_handlers  # noqa: E402
+from apps.pipeline.websocket import SocketConsumer  # noqa: E402
+from inference_platform.lifespan import Lifespan  # noqa: E402
+
+# `/v1/stream` message types: completions and chat from the endpoint table, and batch progress.
+SOCKET_HANDLERS = {**socket_handlers(), "batch.subscribe": batch_subscribe}
 
 application = ProtocolTypeRouter(
     {
         "http": PrefixRouter(
-            prefix="/v1/",
+            prefixes=("/v1/", "/openai/v1/"),
             api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
             default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
         ),
-        "websocket": URLRouter([path("v1/stream", StreamConsumer.as_asgi())]),
+        "websocket": URLRouter([path("v1/stream", SocketConsumer.as_asgi(handlers=SOCKET_HANDLERS))]),
         "lifespan": Lifespan(),
     }
 )

@@ -1,4 +1,5 @@
-"""A `Backend` over any OpenAI-compatible HTTP server: vLLM, llama.cpp's server, Ollama, TGI (DESIGN §5).
+"""A `Backend` over any OpenAI-compatible HTTP server: vLLM, llama.cpp's server, Ollama, TGI
+(docs/architecture.md, "Backends").
 
 `base_url` is the server root (`http://gpu-1:8000`; a trailing `/v1` is dropped) because `/tokenize`
 lives at the root on llama.cpp and vLLM. Generation always streams from the upstream, even for a
@@ -36,9 +37,9 @@ from apps.backends.base import (
     TextDelta,
     Usage,
 )
+from apps.backends.generations import collect_generation
 from apps.backends.http_session import shared_session
-from apps.backends.sse import sse_data
-from apps.backends.streams import collect_generation
+from apps.backends.sse_reader import sse_data
 from apps.backends.upstream_errors import error_for_exception, error_for_status
 from apps.backends.upstream_tokens import UpstreamTokenCounter
 from apps.core.errors import UpstreamError

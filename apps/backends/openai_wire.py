@@ -24,11 +24,19 @@ class Chunk:
 
 
 def generation_body(params: GenerationParams, *, model: str, extra: dict[str, Any]) -> dict[str, Any]:
-    optional = {"temperature": params.temperature, "top_p": params.top_p, "seed": params.seed}
+    optional = {
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "seed": params.seed,
+        "presence_penalty": params.presence_penalty,
+        "frequency_penalty": params.frequency_penalty,
+    }
     body: dict[str, Any] = {"model": model, "max_tokens": params.max_tokens, **extra}
     body.update({key: value for key, value in optional.items() if value is not None})
     if params.stop:
         body["stop"] = list(params.stop)
+    if params.logit_bias:
+        body["logit_bias"] = dict(params.logit_bias)
     return body
 
 

@@ -93,6 +93,14 @@ def _fake(config: dict[str, Any]) -> Backend:
     return FakeBackend(FakeConfig(**config))
 
 
+def output_token_cap(*, backend: str, config: dict[str, Any]) -> int | None:
+    """The most tokens a backend generates per request by its own configuration (None: no cap of
+    its own). The local engine's cap keeps a 135M model from looping for thousands of tokens."""
+    if backend == "local_chat":
+        return int(config.get("max_tokens_cap", ChatDefaults().max_tokens_cap))
+    return None
+
+
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"openai_compatible": ("base_url", "upstream_model")}
 ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "local_chat": ENGINE_KEYS + CHAT_KEYS,

@@ -1,8 +1,9 @@
 """The lean ASGI handler for `/v1/`: Django's handler with no Django middleware at all.
 
 The admin keeps Django's normal stack. The API pipeline (request id, auth, limits, envelope, log)
-lives in `apps.api.pipeline` instead, because each Django middleware on an async server adds
-thread hand-offs to every request (DESIGN §8 measured the lean stack 2-2.7x faster).
+lives in `apps.pipeline` instead, because each Django middleware on an async server adds thread
+hand-offs to every request (the lean stack measured 2-2.7x faster: docs/architecture.md, "Why this
+stack").
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ class ApiASGIHandler(ASGIHandler):
 
 
 class PrefixRouter:
-    """Send HTTP requests under `prefix` to `api`, everything else to `default`."""
+    """Send HTTP requests under one of `prefixes` to `api`, everything else to `default`."""
 
-    def __init__(self, *, prefix: str, api: Any, default: Any) -> None:
-        self.prefix, self.api, self.default = prefix, api, default
+    def __init__(self, *, prefixes: tuple[str, ...], api: Any, default: Any) -> None:
+        self.prefixes, self.api, self.default = prefixes, api, default
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        app = self.api if scope.get("path", "").startswith(self.prefix) else self.default
+        app = self.api if scope.get("path", "").startswith(self.prefixes) else self.default
         await app(scope, receive, send)

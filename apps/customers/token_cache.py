@@ -1,7 +1,7 @@
 """An in-process cache of authenticated tokens, so that a request costs no database query.
 
 Every change to a customer or token bumps a generation number in the shared cache (Redis in
-production); each process compares it on every request and drops its entries when it moved. That
+production); each process compares it on every request and its entries become misses when it moved. That
 makes revocation and limit changes effective on the next request in every worker. Expiry is
 checked locally against the cached `expires_at`. If the shared cache is down, entries older than
 `STALE_AFTER_SECONDS` are re-read from the database, so auth keeps working and a revocation still
@@ -35,6 +35,13 @@ STALE = object()  # the generation of an invalidated entry: equal to none read f
 Loader = Callable[[str], Principal | None]
 
 
+class Miss:
+    """`TokenCache.cached` found nothing it may answer with: the database has to be asked."""
+
+
+MISS = Miss()
+
+
 class TokenCache:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -47,19 +54,32 @@ class TokenCache:
         """The cached answer for this token, else `load`'s, unless `may_load` says no: then None,
         and nothing is cached (the token may well be valid). `may_load` is not asked about a
         token that authenticated here before an invalidation: it is in use, not a guess."""
+        hit = self.cached(secret_hash)
+        if not isinstance(hit, Miss):
+            return hit
+        generation = self._generation  # what it is read under: a bump meanwhile makes it stale
+        if not self._was_valid(secret_hash) and may_load is not None and not may_load():
+            return None
+        principal = load(secret_hash)
+        self._store(secret_hash, principal, generation)
+        return principal
+
+    def cached(self, secret_hash: str) -> Principal | None | Miss:
+        """The cached answer for this token (None: known to be invalid), or MISS. Never touches the
+        database, so the event loop may call it."""
         shared_ok = self._sync_generation()
         with self._lock:
             hit = self._entries.get(secret_hash)
-        generation = self._generation
-        current = hit is not None and hit[2] == generation
+        current = hit is not None and hit[2] == self._generation
         if hit is not None and current and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
             return hit[0]
-        was_valid = hit is not None and hit[0] is not None
-        if not was_valid and may_load is not None and not may_load():
-            return None
-        principal = load(secret_hash)
-        self._store(secret_hash, principal, generation)  # the generation it was read under
-        return principal
+        return MISS
+
+    def _was_valid(self, secret_hash: str) -> bool:
+        """Whether this token authenticated here, in this generation or an earlier one."""
+        with self._lock:
+            hit = self._entries.get(secret_hash)
+        return hit is not None and hit[0] is not None
 
     def clear(self) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ KIND_OF_BACKEND = {"local_chat": "chat", "local_embeddings": "embedding"}
 class ModelForm(forms.ModelForm):
     class Meta:
         model = Model
-        fields = ["id", "kind", "backend", "config", "description", "context_length", "enabled"]
+        fields = ["id", "kind", "backend", "config", "description", "context_length", "max_output_tokens", "enabled"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

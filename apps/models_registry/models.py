@@ -4,13 +4,17 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from apps.backends.registry import output_token_cap
+
+API_MAX_OUTPUT_TOKENS = 4096  # the request schema's bound on max_tokens (apps/inference/serializers.py)
+
 model_id_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]*$", "Lowercase letters, digits, '.', '_' and '-'; starts with a letter or digit."
 )
 
 
 class Model(models.Model):
-    """A model the API serves, and which backend serves it (DESIGN §5)."""
+    """A model the API serves, and which backend serves it (docs/architecture.md, "Backends")."""
 
     class Kind(models.TextChoices):
         CHAT = "chat", "Chat and completions"
@@ -35,6 +39,14 @@ class Model(models.Model):
     )
     description = models.CharField(max_length=300, blank=True)
     context_length = models.PositiveIntegerField(null=True, blank=True)
+    max_output_tokens = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The most tokens one request may ask this chat model to generate (max_tokens). Empty: the "
+            f"backend's own cap (local engine: its max_tokens_cap, 512) or the API's {API_MAX_OUTPUT_TOKENS}."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -43,3 +55,13 @@ class Model(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    @property
+    def output_token_limit(self) -> int | None:
+        """The max_tokens a request may ask for (None for embedding models): what `/v1/models`
+        shows, and what a request above is refused with, so nothing is ever silently clamped."""
+        if self.kind != self.Kind.CHAT:
+            return None
+        limits = [self.max_output_tokens or API_MAX_OUTPUT_TOKENS]
+        cap = output_token_cap(backend=self.backend, config=self.config or {})
+        return min(limits + ([cap] if cap else []))

@@ -1,4 +1,4 @@
-"""Settings shared by every way of running. The environment picks the stores (DESIGN §7):
+"""Settings shared by every way of running. The environment picks the stores (docs/deploy.md):
 no `DATABASE_URL`/`REDIS_URL` gives the embedded default (SQLite, local memory, in-memory
 channel layer); setting them gives PostgreSQL (with Django's connection pool) and Redis."""
 
@@ -31,16 +31,18 @@ INSTALLED_APPS = [
     "apps.ratelimits",
     "apps.models_registry",
     "apps.request_logs",
+    "apps.operations",
     "apps.usage",
     "apps.idempotency",
     "apps.inference",
+    "apps.openai_api",
     "django_tasks_db",
     "apps.batches",
-    "apps.api",
+    "apps.pipeline",
 ]
 
 # The admin's stack. `/v1/` never sees it: `apps.core.api_handler` serves the API with none of
-# these, because each sync middleware costs thread hand-offs on every request (DESIGN §8).
+# these, because each sync middleware costs thread hand-offs on every request (docs/architecture.md, "Why this stack").
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,11 +127,10 @@ STATIC_ROOT = VAR_DIR / "static"
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    # `/v1/` views set their own (apps.api.pipeline.ApiView); these defaults serve the docs page.
+    # `/v1/` viewsets set their own (apps.pipeline.http.PipelineViewSet); these serve the docs page.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [],
-    "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -152,15 +153,16 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BatchStatus": "apps.batches.models.BatchJob.Status",
         "BatchItemStatus": "apps.batches.models.BatchItem.Status",
-        "BatchEndpoint": "apps.batches.endpoints.ENDPOINT_CHOICES",
+        "BatchEndpoint": "apps.batches.serializers.ENDPOINT_CHOICES",
     },
+    "PREPROCESSING_HOOKS": ["apps.pipeline.schema.v1_routes_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.api.schema.add_api_contract",
+        "apps.pipeline.schema.add_api_contract",
     ],
 }
 
-# --- The API contract's knobs (DESIGN §3) -------------------------------------------------------
+# --- The API contract's knobs (docs/api-contract.md) -------------------------------------------------------
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 

@@ -1,5 +1,5 @@
-"""Redis really goes away under a live server (DESIGN §3.3: "what happens when the cache is down
-is a setting (fail open or closed), logged, never a 500").
+"""Redis really goes away under a live server: what a cache outage does is a setting (fail open or
+closed), logged, never a 500 (docs/api-contract.md, "Rate limits").
 
 The server's REDIS_URL points at a redis-server of this test's own, which the test kills with
 SIGKILL and starts again on the same port, or, for a hanging Redis, at a TCP proxy in front of it.

@@ -149,7 +149,9 @@ def test_unknown_disabled_wrong_kind_and_forbidden_models(api, token):
 
     assert assert_error(unknown, 404, "not_found")["param"] == "model"
     assert_error(disabled, 404, "not_found")
-    assert assert_error(wrong_kind, 400, "invalid_request")["param"] == "model"
+    wrong = assert_error(wrong_kind, 400, "invalid_request")
+    assert wrong["param"] == "model"
+    assert wrong["message"] == "The model 'fake-chat' is a chat model; this endpoint needs an embedding model."
     assert_error(forbidden, 403, "permission_denied")
     assert UsageRecord.objects.count() == 0
 
@@ -160,3 +162,25 @@ def test_backend_failures_map_to_their_status(api, token, code, status):
 
     assert_error(api.post("/v1/completions", token=token, json={"model": "broken", "prompt": "x"}), status, code)
     assert UsageRecord.objects.count() == 0
+
+
+def test_max_tokens_over_the_models_figure_is_refused_naming_it_never_clamped(api, token):
+    # Before: a local model clamped 3000 to 512 and answered `finish_reason: "length"` as if asked.
+    Model.objects.create(id="capped", kind="chat", backend="fake", max_output_tokens=512)
+    body = {"model": "capped", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3000}
+
+    refused = api.post("/v1/chat/completions", token=token, json=body)
+    streamed = api.post("/v1/chat/completions", token=token, json={**body, "stream": True})
+    batch = api.post(
+        "/v1/batches",
+        token=token,
+        json={"requests": [{"custom_id": "a", "endpoint": "/v1/chat/completions", "body": body}]},
+    )
+
+    error = assert_error(refused, 400, "invalid_request")
+    assert error["param"] == "max_tokens" and "at most 512 tokens" in error["message"] and "3000" in error["message"]
+    assert assert_error(streamed, 400, "invalid_request")["param"] == "max_tokens"
+    assert assert_error(batch, 400, "invalid_request")["param"] == "requests[0].body.max_tokens"
+    ok = api.post("/v1/chat/completions", token=token, json={**body, "max_tokens": 512})
+    assert ok.status_code == 200
+    assert UsageRecord.objects.count() == 1

@@ -310,7 +310,10 @@ export interface components {
          */
         ChatCompletionRequest: {
             model: string;
-            /** @default 128 */
+            /**
+             * @description The most tokens to generate; at most the model's `max_output_tokens` (GET /v1/models).
+             * @default 128
+             */
             max_tokens?: number;
             /** Format: double */
             temperature?: number;
@@ -354,7 +357,10 @@ export interface components {
          */
         CompletionRequest: {
             model: string;
-            /** @default 128 */
+            /**
+             * @description The most tokens to generate; at most the model's `max_output_tokens` (GET /v1/models).
+             * @default 128
+             */
             max_tokens?: number;
             /** Format: double */
             temperature?: number;
@@ -407,6 +413,8 @@ export interface components {
             description?: string;
             /** @description Most tokens (prompt + answer) one request can use. */
             context_length: number | null;
+            /** @description The largest `max_tokens` a request may ask for (chat models); null for embedding models. */
+            readonly max_output_tokens: number | null;
             /** Format: date-time */
             readonly created_at: string;
         };
