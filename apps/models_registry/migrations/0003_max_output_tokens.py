@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('models_registry', '0002_seed_local_models'),
+        ("models_registry", "0002_seed_local_models"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='model',
-            name='max_output_tokens',
-            field=models.PositiveIntegerField(blank=True, help_text="The most tokens one request may ask this chat model to generate (max_tokens). Empty: the backend's own cap (local engine: its max_tokens_cap, 512) or the API's 4096.", null=True),
+            model_name="model",
+            name="max_output_tokens",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="The most tokens one request may ask this chat model to generate (max_tokens). Empty: the backend's own cap (local engine: its max_tokens_cap, 512) or the API's 4096.",
+                null=True,
+            ),
         ),
     ]
