@@ -147,3 +147,12 @@ def test_a_count_made_as_the_second_turns_is_a_count_not_a_cache_outage(monkeypa
 
     assert state.counted and state.remaining == 4 and not state.exceeded
     assert "unavailable" not in caplog.text
+
+
+def test_a_limit_of_zero_refuses_every_request_and_is_no_cache_outage(clock, caplog):
+    from apps.ratelimits import limiter
+
+    state = limiter.rate_limit_consume(key="nobody", limit=0)
+
+    assert state.counted and state.exceeded
+    assert "unavailable" not in caplog.text
