@@ -37,7 +37,7 @@ async def connect(token: str | None) -> WebsocketCommunicator:
 
 async def close(communicator: WebsocketCommunicator) -> None:
     await communicator.disconnect()
-    await asyncio.sleep(0.2)  # the server finishes settling and logging after the last frame
+    await asyncio.sleep(0.2)  # streams the disconnect cancelled settle and log after it
 
 
 async def frames_until_done(communicator: WebsocketCommunicator, streams: int) -> dict[str, list[dict]]:
