@@ -1,7 +1,8 @@
-"""Where a target's time goes: run one foundation target under load and sample it with py-spy.
+"""Where a target's time goes: run one foundation or proxy target under load and sample it with py-spy.
 
     .venv/bin/pip install py-spy        # a profiling tool, not a project requirement
     .venv/bin/python bench/profile.py [--target pipeline] [--seconds 15] [--concurrency 32]
+    .venv/bin/python bench/profile.py --scenario proxy --target chat     # non-streamed chat via the proxy
 
 Prints the functions with the most samples (inclusive: on the stack; self: at the top) over all
 threads, and writes the collapsed stacks to bench/results/profile-<target>-<timestamp>.txt for a
@@ -18,14 +19,18 @@ import sys
 import tempfile
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import LoadSpec, load_generator
+from bench.load import LoadGenerator, LoadSpec, load_generator
+from bench.load_post import PostLoad
+from bench.measure import Phase
+from bench.scenarios import proxy
 from bench.scenarios.foundation import PATH, PROD, target_defs
-from bench.servers import running
+from bench.servers import Server, running
 from bench.stores import Store, embedded_store, production_store
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -35,7 +40,8 @@ NATIVE = "(native code: no Python frame)"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", default="pipeline", help="a foundation target name (default pipeline)")
+    parser.add_argument("--scenario", choices=["foundation", "proxy"], default="foundation")
+    parser.add_argument("--target", default="pipeline", help="a target of that scenario (default pipeline)")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=30)
@@ -43,7 +49,8 @@ def main() -> int:
     py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if py_spy is None:
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
-    stacks = profile(args.target, args.seconds, args.concurrency, py_spy)
+    sample = profile_proxy if args.scenario == "proxy" else profile
+    stacks = sample(args.target, args.seconds, args.concurrency, py_spy)
     out = RESULTS_DIR / f"profile-{args.target}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.txt"
     out.write_text(stacks)
     print(summary(stacks, args.top))
@@ -60,16 +67,35 @@ def profile(target: str, seconds: int, concurrency: int, py_spy: str) -> str:
         if target not in defs:
             raise SystemExit(f"unknown or unavailable target {target!r}; choose from {sorted(defs)}")
         with running([defs[target].spec], scratch) as servers:
-            server = servers[target]
-            load = load_generator("auto")
-            load.run(LoadSpec(server.url(PATH), concurrency, 2, defs[target].tokens_file))  # warm up
-            raw = scratch / "stacks.txt"
-            assert server.process is not None
-            sampler = subprocess.Popen(sampler_command(py_spy, server.process.pid, seconds + 1, raw))
-            result = load.run(LoadSpec(server.url(PATH), concurrency, seconds, defs[target].tokens_file))
-            sampler.wait(timeout=seconds + 60)
-        print(f"{target}: {result.rps:.0f} req/s at c={concurrency} under the sampler (errors {result.errors})")
-        return raw.read_text()
+            server, load = servers[target], load_generator("auto")
+            spec = LoadSpec(server.url(PATH), concurrency, seconds, defs[target].tokens_file)
+            return sampled(target, server, load, spec, py_spy, scratch)
+
+
+def profile_proxy(target: str, seconds: int, concurrency: int, py_spy: str) -> str:
+    """A proxy target (bench/scenarios/proxy.py) with every server it needs: the upstream too."""
+    with tempfile.TemporaryDirectory(prefix="inference-profile-") as tmp:
+        scratch = Path(tmp)
+        production = target in (proxy.CHAT_PROD, proxy.STREAM_PROD)
+        with proxy.started(scratch, tokens=64, production=production) as setup:
+            targets = {t.name: t for t in setup.targets(scratch)}
+            if target not in targets:
+                raise SystemExit(f"unknown or unavailable target {target!r}; choose from {sorted(targets)}")
+            load = PostLoad(load_generator("auto"))
+            spec = targets[target].spec(Phase("profile", concurrency, seconds))
+            return sampled(target, targets[target].server, load, spec, py_spy, scratch)
+
+
+def sampled(target: str, server: Server, load: LoadGenerator, spec: LoadSpec, py_spy: str, scratch: Path) -> str:
+    """Warm up for 2 s, then load `server` for the spec's duration while py-spy samples it."""
+    load.run(replace(spec, duration_s=2))
+    raw = scratch / "stacks.txt"
+    assert server.process is not None
+    sampler = subprocess.Popen(sampler_command(py_spy, server.process.pid, spec.duration_s + 1, raw))
+    result = load.run(spec)
+    sampler.wait(timeout=spec.duration_s + 60)
+    print(f"{target}: {result.rps:.0f} req/s at c={spec.concurrency} under the sampler (errors {result.errors})")
+    return raw.read_text()
 
 
 def sampler_command(py_spy: str, pid: int, seconds: int, out: Path) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 from bench.soak_traffic import Record
 
 NOISE_STATUSES = (401, 429)
+NoiseBucket = tuple[str, int, str]  # path, status, error code (the noise rows' key, less IP and minute)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Stored:
     usage_ids: set[str]
     log_ids: set[str]
     log_replayed: int
-    noise_count: int  # sum of `count` over aggregated rows (no customer, 401/429)
+    noise: Counter[NoiseBucket]  # sum of `count` over aggregated rows (no customer, 401/429), per bucket
     key_states: dict[str, str]  # idempotency key -> state
     batches_open: int  # batches not yet completed, failed or cancelled
     batch_items: dict[str, str]  # an item's request id (`<batch id>:<index>`) -> its status
@@ -51,7 +52,8 @@ def read_database(database_url: str) -> Stored:
     with psycopg.connect(database_url) as db:
         usage = {row[0] for row in db.execute("SELECT request_id FROM usage_usagerecord")}
         logs = db.execute(
-            "SELECT request_id, customer_id IS NULL, status, replayed, count FROM request_logs_requestlog"
+            "SELECT request_id, customer_id IS NULL, status, replayed, count, path, error_code"
+            " FROM request_logs_requestlog"
         ).fetchall()
         keys = dict(db.execute("SELECT key, state FROM idempotency_idempotencyrecord").fetchall())
         batches_open = _open_batches(db)
@@ -59,7 +61,10 @@ def read_database(database_url: str) -> Stored:
             "SELECT job.public_id || ':' || item.index, item.status"
             " FROM batches_batchitem item JOIN batches_batchjob job ON job.id = item.batch_id"
         ).fetchall()
-    noise = sum(count for _, anonymous, status, _, count in logs if anonymous and status in NOISE_STATUSES)
+    noise: Counter[NoiseBucket] = Counter()
+    for _, anonymous, status, _, count, path, error_code in logs:
+        if anonymous and status in NOISE_STATUSES:
+            noise[path, status, error_code] += count
     return Stored(
         usage, {row[0] for row in logs}, sum(1 for row in logs if row[3]), noise, keys, batches_open, dict(items)
     )
@@ -162,24 +167,41 @@ def idempotency(records: list[Record], stored: Stored) -> Check:
 
 
 def request_log(records: list[Record], stored: Stored) -> Check:
+    """A failure names its cause: the missing request ids with what their clients got, and the
+    noise buckets whose counts differ from what the clients were answered."""
     noise = [r for r in records if r.token is None and r.status in NOISE_STATUSES]
     noise_ids = {id(r) for r in noise}
-    expected = {r.request_id for r in records if r.request_id and not r.replayed and id(r) not in noise_ids}
+    expected = {r.request_id: r for r in records if r.request_id and not r.replayed and id(r) not in noise_ids}
     replays = sum(1 for r in records if r.replayed)
-    missing = expected - stored.log_ids
-    passed = not missing and stored.log_replayed == replays and stored.noise_count == len(noise)
+    missing = sorted(set(expected) - stored.log_ids)
+    answered: Counter[NoiseBucket] = Counter((r.path.partition("?")[0], r.status, r.error_code) for r in noise)
+    disagree = sorted(b for b in answered.keys() | stored.noise.keys() if answered[b] != stored.noise[b])
+    passed = not missing and stored.log_replayed == replays and not disagree
     detail = (
         f"{len(expected) - len(missing)}/{len(expected)} requests have their row; {stored.log_replayed} replay "
-        f"rows for {replays} replays; scanner noise: {len(noise)} rejected requests, counted {stored.noise_count} "
-        f"in aggregated rows"
+        f"rows for {replays} replays; scanner noise: {len(noise)} rejected requests, counted "
+        f"{sum(stored.noise.values())} in aggregated rows"
     )
+    if missing:
+        detail += "; missing rows: " + ", ".join(_described(expected[i]) for i in missing[:10])
+    if disagree:
+        detail += "; noise buckets that disagree (answered/counted): " + ", ".join(
+            f"{path} {status} {code or '-'} {answered[path, status, code]}/{stored.noise[path, status, code]}"
+            for path, status, code in disagree
+        )
     return Check("request log", passed, detail)
+
+
+def _described(record: Record) -> str:
+    """What the client saw of a request; X-RateLimit-Limit says which budget the server counted."""
+    error = f" {record.error_code}" if record.error_code else ""
+    return f"{record.request_id} ({record.kind} {record.path} -> {record.status}{error}, limit {record.limit})"
 
 
 def answers(records: list[Record]) -> Check:
     failed = [r for r in records if r.status == 0 or r.status >= 500]
     bare = [r for r in records if r.status and (not r.request_id or r.limit is None)]
-    codes = Counter(r.error_code or str(r.status) for r in failed)
+    codes = Counter(f"{r.error_code or r.status} ({r.kind} {r.path})" for r in failed)
     detail = f"{len(records)} answers; 5xx or transport errors: {len(failed)} {dict(codes)}; "
     detail += f"without X-Request-Id or limit headers: {len(bare)}"
     return Check("answers", not failed and not bare, detail)

@@ -63,8 +63,9 @@ def embedded_store(scratch: Path, *, tokens: int) -> Store:
 
 
 @contextmanager
-def production_store(scratch: Path, *, tokens: int) -> Iterator[Store | str]:
-    """A seeded PostgreSQL + Redis store, or the reason there is none (services unreachable)."""
+def production_store(scratch: Path, *, tokens: int, name: str = "production") -> Iterator[Store | str]:
+    """A seeded PostgreSQL + Redis store, or the reason there is none (services unreachable).
+    `name`: its folder in `scratch` (one per scenario: a run may hold several)."""
     reason = _unreachable()
     if reason:
         yield reason
@@ -78,7 +79,7 @@ def production_store(scratch: Path, *, tokens: int) -> Iterator[Store | str]:
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
     try:
-        directory = scratch / "production"
+        directory = scratch / name
         directory.mkdir()
         env = base_env(directory) | {"DATABASE_URL": _database_url(database), "REDIS_URL": REDIS_URL}
         store = seeded("production", env, directory, tokens)

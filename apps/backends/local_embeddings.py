@@ -24,7 +24,6 @@ class LocalEmbeddingsBackend:
         self,
         *,
         max_batch_size: int = 32,
-        max_wait_s: float = 0.005,
         max_queue: int = 1024,
         truncate: bool = False,
         threads: int = 0,
@@ -37,7 +36,6 @@ class LocalEmbeddingsBackend:
         self.batcher: MicroBatcher[str, Encoded] = MicroBatcher(
             self._encode,
             max_batch_size=max_batch_size,
-            max_wait_s=max_wait_s,
             max_queue=max_queue,
             on_batch=on_batch,
             name="local-embeddings",

@@ -1,8 +1,11 @@
 """Gather concurrent calls into batches and run them in one worker thread (docs/architecture.md, "Backends").
 
 A model run costs far less per item in a batch (MiniLM: ~3.5 ms alone, ~2.2 ms each in 32), and
-compute must never run on the event loop. Items wait at most `max_wait_s` for company, batches hold
-at most `max_batch_size` items (1 switches batching off, for comparison), and more than `max_queue`
+compute must never run on the event loop. Batching never costs latency: when the model is idle, what
+is waiting runs at once (alone, if it is alone); only items that queued while the model was busy
+wait, and they then run together, as many as `max_batch_size` (1 switches batching off, for
+comparison). There is no wait window: under load the batches form by themselves, each the size of
+what arrived during the previous run (docs/benchmarks.md, "Embeddings"). More than `max_queue`
 waiting items is answered with `ModelOverloaded` + `Retry-After` instead of latency without bound.
 The thread is loop-agnostic: results go back to whichever loop submitted each item.
 """
@@ -13,7 +16,6 @@ import asyncio
 import collections
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +36,12 @@ class MicroBatcher[T, R]:
         run_batch: Callable[[list[T]], Sequence[R]],
         *,
         max_batch_size: int = 32,
-        max_wait_s: float = 0.005,
         max_queue: int = 1024,
         retry_after_s: int = 1,
         on_batch: Callable[[int], None] | None = None,
         name: str = "microbatcher",
     ) -> None:
-        self.max_batch_size, self.max_wait_s, self.max_queue = max_batch_size, max_wait_s, max_queue
+        self.max_batch_size, self.max_queue = max_batch_size, max_queue
         self._run_batch, self._on_batch, self._name = run_batch, on_batch, name
         self._retry_after_s = retry_after_s
         self._pending: collections.deque[_Job[T]] = collections.deque()
@@ -88,14 +89,13 @@ class MicroBatcher[T, R]:
             self._run(batch)
 
     def _next_batch(self) -> list[_Job[T]] | None:
+        """What is waiting now, at once: one item after an idle spell, everything that queued
+        during the last run under load (up to `max_batch_size`). Never waits for company."""
         with self._condition:
             while not self._pending:
                 if self._closing:
                     return None
                 self._condition.wait()
-            deadline = time.monotonic() + self.max_wait_s
-            while len(self._pending) < self.max_batch_size and (left := deadline - time.monotonic()) > 0:
-                self._condition.wait(left)
             size = min(self.max_batch_size, len(self._pending))
             return [self._pending.popleft() for _ in range(size)]
 

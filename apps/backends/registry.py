@@ -5,7 +5,7 @@ must be shared by every request. Config keys per backend:
 - `local_chat`: slots, context_tokens, threads, idle_exit_s (the engine is one per machine: the worker
   that starts it decides these), system_prompt, repeat_penalty, max_tokens_cap, read_timeout_s,
   extra_body (more llama.cpp sampling options). The runtime dir comes from ENGINE_RUNTIME_DIR.
-- `local_embeddings`: max_batch_size, max_wait_s, max_queue, truncate, threads.
+- `local_embeddings`: max_batch_size, max_queue, truncate, threads (no wait window: apps/backends/microbatcher.py).
 - `openai_compatible`: base_url, upstream_model, api_key_env (the NAME of the env var holding the
   key, so no secret is stored in the database), connect_timeout_s, read_timeout_s, extra_body.
 - `fake`: token_delay_s, reply_tokens, fail_after_tokens, fail_code, dimensions.
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 ENGINE_KEYS = ("slots", "context_tokens", "threads", "idle_exit_s")
 CHAT_KEYS = ("system_prompt", "repeat_penalty", "max_tokens_cap", "read_timeout_s", "extra_body")
 UPSTREAM_KEYS = ("base_url", "upstream_model", "connect_timeout_s", "read_timeout_s", "extra_body")
-EMBEDDINGS_KEYS = ("max_batch_size", "max_wait_s", "max_queue", "truncate", "threads")
+EMBEDDINGS_KEYS = ("max_batch_size", "max_queue", "truncate", "threads")
 FAKE_KEYS = ("token_delay_s", "reply_tokens", "fail_after_tokens", "fail_code", "dimensions")
 
 _cache: dict[tuple[str, str], Backend] = {}

@@ -18,6 +18,7 @@ from .models import ApiToken, Customer
 from .principal import Principal
 from .token_cache import Miss, token_cache
 from .token_secrets import generate_secret, hash_token
+from .tokens_in_use import token_in_use, token_mark_in_use
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,13 @@ def token_authenticate(*, presented: str, client_ip: str | None = None) -> Princ
     """The principal for a presented bearer token, or None if it is unknown, revoked or expired.
 
     With `client_ip`: once that address has spent its budget of failed attempts for this second,
-    a token not already in the cache is not looked up (None), so guesses past the limit learn
-    nothing, a right one included, and cost no database query. Tokens in use stay in the cache.
+    a token that is not in use is not looked up (None), so guesses past the limit learn nothing,
+    a right one included, and cost no database query. A token in use (in this process's cache,
+    or marked in the shared cache by any process that authenticated it) is looked up.
     """
-    may_load = None if client_ip is None else partial(_guessing_allowed, client_ip)
-    principal = token_cache.get(hash_token(presented), _principal_from_database, may_load=may_load)
+    secret_hash = hash_token(presented)
+    may_load = None if client_ip is None else partial(_may_look_up, client_ip, secret_hash)
+    principal = token_cache.get(secret_hash, _principal_from_database, may_load=may_load)
     if principal is None or principal.is_expired(timezone.now()):
         return None
     return principal
@@ -98,10 +101,11 @@ async def token_authenticate_async(*, presented: str, client_ip: str) -> Princip
     return hit
 
 
-def _guessing_allowed(client_ip: str) -> bool:
+def _may_look_up(client_ip: str, secret_hash: str) -> bool:
     # The key and limit of the pipeline's count for requests without a valid token.
     limit = settings.RATE_LIMIT_ANONYMOUS_PER_SECOND
-    return not rate_limit_exhausted(key=anonymous_limit_key(client_ip), limit=limit)
+    within_budget = not rate_limit_exhausted(key=anonymous_limit_key(client_ip), limit=limit)
+    return within_budget or token_in_use(secret_hash)
 
 
 def _principal_from_database(secret_hash: str) -> Principal | None:
@@ -114,7 +118,9 @@ def _principal_from_database(secret_hash: str) -> Principal | None:
     # depends on how much of a guess matched.
     if token is None or not std_secrets.compare_digest(token.secret_hash, secret_hash):
         return None
-    return token_principal(token)
+    principal = token_principal(token)
+    token_mark_in_use(secret_hash)
+    return principal
 
 
 def token_principal(token: ApiToken) -> Principal:

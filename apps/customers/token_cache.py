@@ -1,11 +1,15 @@
 """An in-process cache of authenticated tokens, so that a request costs no database query.
 
 Every change to a customer or token bumps a generation number in the shared cache (Redis in
-production); each process compares it on every request and drops its entries when it moved. That
+production); each process compares it on every request and its entries become misses when it moved. That
 makes revocation and limit changes effective on the next request in every worker. Expiry is
 checked locally against the cached `expires_at`. If the shared cache is down, entries older than
 `STALE_AFTER_SECONDS` are re-read from the database, so auth keeps working and a revocation still
 lands within a second.
+
+An invalidation makes every entry a miss, but the cache still knows which tokens had authenticated
+(`get(..., may_load)` looks such a token up whatever `may_load` says): a guess past the per-IP
+budget is not looked up, a token this process was serving is (docs/reliability.md, "Guessing").
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ logger = logging.getLogger(__name__)
 GENERATION_KEY = "tokens:generation"
 STALE_AFTER_SECONDS = 1.0
 MAX_ENTRIES = 50_000
+STALE = object()  # the generation of an invalidated entry: equal to none read from the shared cache
 
 Loader = Callable[[str], Principal | None]
 
@@ -41,20 +46,22 @@ class TokenCache:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        # secret hash -> (principal or None for an unknown token, fetched at)
-        self._entries: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
+        # secret hash -> (principal or None for an unknown token, fetched at, generation)
+        self._entries: OrderedDict[str, tuple[Principal | None, float, object]] = OrderedDict()
         self._generation: object = None
 
     def get(self, secret_hash: str, load: Loader, *, may_load: Callable[[], bool] | None = None) -> Principal | None:
         """The cached answer for this token, else `load`'s, unless `may_load` says no: then None,
-        and nothing is cached (the token may well be valid)."""
+        and nothing is cached (the token may well be valid). `may_load` is not asked about a
+        token that authenticated here before an invalidation: it is in use, not a guess."""
         hit = self.cached(secret_hash)
         if not isinstance(hit, Miss):
             return hit
-        if may_load is not None and not may_load():
+        generation = self._generation  # what it is read under: a bump meanwhile makes it stale
+        if not self._was_valid(secret_hash) and may_load is not None and not may_load():
             return None
         principal = load(secret_hash)
-        self._store(secret_hash, principal)
+        self._store(secret_hash, principal, generation)
         return principal
 
     def cached(self, secret_hash: str) -> Principal | None | Miss:
@@ -63,23 +70,36 @@ class TokenCache:
         shared_ok = self._sync_generation()
         with self._lock:
             hit = self._entries.get(secret_hash)
-        if hit is not None and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
+        current = hit is not None and hit[2] == self._generation
+        if hit is not None and current and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
             return hit[0]
         return MISS
+
+    def _was_valid(self, secret_hash: str) -> bool:
+        """Whether this token authenticated here, in this generation or an earlier one."""
+        with self._lock:
+            hit = self._entries.get(secret_hash)
+        return hit is not None and hit[0] is not None
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
-    def _store(self, secret_hash: str, principal: Principal | None) -> None:
+    def invalidate(self) -> None:
+        """Every entry is a miss from now on, in this process (known tokens stay known)."""
         with self._lock:
-            self._entries[secret_hash] = (principal, self._clock())
+            self._entries = OrderedDict((h, (p, at, STALE)) for h, (p, at, _) in self._entries.items())
+
+    def _store(self, secret_hash: str, principal: Principal | None, generation: object) -> None:
+        with self._lock:
+            self._entries[secret_hash] = (principal, self._clock(), generation)
             self._entries.move_to_end(secret_hash)
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
 
     def _sync_generation(self) -> bool:
-        """Drop every entry if the shared generation moved. False when the shared cache is down."""
+        """Entries of an older generation are misses from now on (kept: they say which tokens were
+        in use). False when the shared cache is down."""
         try:
             generation = cache.get(GENERATION_KEY)
         except Exception:
@@ -87,7 +107,6 @@ class TokenCache:
             return False
         if generation != self._generation:
             with self._lock:
-                self._entries.clear()
                 self._generation = generation
         return True
 
@@ -99,7 +118,7 @@ def bump_generation() -> None:
     except Exception:
         # Other processes fall back to re-reading entries older than a second.
         logger.warning("token cache: could not publish an invalidation; stale entries expire in 1 s")
-    token_cache.clear()
+    token_cache.invalidate()
 
 
 token_cache = TokenCache()

@@ -68,6 +68,7 @@ from .shapes import Shape
 logger = logging.getLogger("apps.pipeline")
 
 CANCELLED = 499  # nginx's "client closed request": a stream the client stopped or walked away from
+LAST_EVENTS = ("done", "error")  # a stream's last event, by contract (docs/streaming.md)
 MAX_TOKEN_LENGTH = 200
 REPLAY_HEADERS = ("Content-Type",)
 
@@ -315,7 +316,10 @@ class Exchange:
     # --- steps 7-9 for streams ------------------------------------------------------------------
 
     async def _stream(self, source: EventSource, charge: Charge | None) -> AsyncIterator[Any]:
-        status, error, sent = 200, None, list[Any]()
+        """The last event (`done`, or `error`) goes out only once the stream is settled and logged:
+        a client that has it can read its charge and its log row, over a WebSocket too, where no
+        end of response follows the last frame (issue 20)."""
+        status, error, sent, last = 200, None, list[Any](), None
         if self._stop is None:
             self._stop = asyncio.Event()
         try:
@@ -327,22 +331,27 @@ class Exchange:
                     continue
                 rendered = self.shape.event(self, *item)
                 sent.append(rendered)
+                if item[0] in LAST_EVENTS:
+                    last = rendered
+                    continue
                 yield rendered
             if self._stop.is_set() and not source.finished:
                 status = CANCELLED
-                last = source.stopped()
-                if last is not None:
-                    yield self.shape.event(self, *last)
+                stopped = source.stopped()
+                if stopped is not None:
+                    last = self.shape.event(self, *stopped)
         except (asyncio.CancelledError, GeneratorExit):
             status = CANCELLED  # the client went away: nothing more can reach it
             raise
         except Exception as exc:
             error = self.error(exc)
             status = error.status
-            yield self.shape.error_event(self, error)
+            last = self.shape.error_event(self, error)
         finally:
             # Shielded: a disconnect arriving while we settle must not lose the charge or the log row.
             await asyncio.shield(asyncio.ensure_future(self._stream_ended(source, charge, status, error, sent)))
+        if last is not None:
+            yield last
 
     async def _stream_ended(
         self, source: EventSource, charge: Charge | None, status: int, error: ApiError | None, sent: list[Any]

@@ -44,7 +44,10 @@ def rate_limit_consume(*, key: str, limit: int) -> RateLimitState:
         )
     except Exception:
         usage = None
-    if usage is None or usage["time_left"] < 0:
+    # django-ratelimit answers a count it could not make with a count of 0 (a real one, incremented,
+    # is at least 1) and time left -1. A time left of -1 alone is a real count: the second turned
+    # between its two clock readings, so the window it counted in has just ended.
+    if usage is None or usage["count"] == 0:
         logger.warning("rate limit: shared cache unavailable (fail_open=%s)", settings.RATE_LIMIT_FAIL_OPEN)
         return RateLimitState(limit=limit, remaining=limit, reset_seconds=WINDOW_SECONDS, counted=False)
     # django-ratelimit names a window by the last whole second it counts; it ends a second later.

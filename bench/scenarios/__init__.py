@@ -12,7 +12,7 @@ Scenario = Callable[[BenchContext], ScenarioResult]
 
 
 def registry() -> dict[str, Scenario]:
-    from bench.scenarios import batches, foundation, idempotency, inference, streaming
+    from bench.scenarios import batches, foundation, idempotency, inference, proxy, streaming
 
     return {
         "foundation": foundation.run,
@@ -21,4 +21,5 @@ def registry() -> dict[str, Scenario]:
         "idempotency": idempotency.run,
         "streaming": streaming.run,
         "batches": batches.run,
+        "proxy": proxy.run,
     }

@@ -178,6 +178,10 @@ TRUST_X_FORWARDED_FOR = os.environ.get("TRUST_X_FORWARDED_FOR", "0") == "1"
 
 # Tokens are cached in each process; a shared generation number invalidates them everywhere.
 TOKEN_LAST_USED_WRITE_SECONDS = 60
+# A token that authenticated from the database is "in use" for this long in the shared cache: it is
+# looked up even past its address's budget of failed attempts (apps/customers/tokens_in_use.py).
+# Every worker start and every token change re-reads, and so re-marks, the tokens in use.
+TOKEN_IN_USE_SECONDS = 30 * 24 * 3600
 
 # Input bounds: generous for real use, small enough that one request cannot tie up an engine.
 INFERENCE_MAX_PROMPT_CHARS = 32_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 
 import pytest
 
@@ -41,19 +42,33 @@ def test_similar_sentences_are_closer_than_unrelated_ones(run: Runner, embedding
 
 
 def test_concurrent_requests_share_batches_with_the_same_vectors(run: Runner) -> None:
-    sizes: list[int] = []
-    backend = LocalEmbeddingsBackend(max_wait_s=0.05, on_batch=sizes.append)
     texts = [f"sentence number {i} is {'short' if i % 2 else 'a little bit longer than that'}" for i in range(12)]
+    sizes: list[int] = []
+    first_running, all_queued = threading.Event(), threading.Event()
+
+    def hold_the_first_batch(size: int) -> None:  # the model busy while the other requests arrive
+        sizes.append(size)
+        if len(sizes) == 1:
+            first_running.set()
+            all_queued.wait(5.0)
+
+    backend = LocalEmbeddingsBackend(on_batch=hold_the_first_batch)
 
     async def scenario() -> tuple[list[list[float]], list[list[float]]]:
-        together = await asyncio.gather(*(backend.embed(inputs=[text]) for text in texts))
+        together = [asyncio.ensure_future(backend.embed(inputs=[texts[0]]))]
+        await asyncio.to_thread(first_running.wait, 5.0)
+        together += [asyncio.ensure_future(backend.embed(inputs=[text])) for text in texts[1:]]
+        while backend.queue_depth < len(texts) - 1:
+            await asyncio.sleep(0.001)
+        all_queued.set()
+        batched = [(await result).vectors[0] for result in together]
         alone = [(await backend.embed(inputs=[text])).vectors[0] for text in texts]
-        return [result.vectors[0] for result in together], alone
+        return batched, alone
 
     batched, single = run(scenario())
     backend.batcher.close()
 
-    assert max(sizes) > 1 and sum(sizes) == 2 * len(texts)
+    assert sizes[:2] == [1, len(texts) - 1] and sum(sizes) == 2 * len(texts)
     assert all(cosine(a, b) > 0.9999 for a, b in zip(batched, single, strict=True))
 
 

@@ -1,4 +1,5 @@
-"""MicroBatcher: concurrent submissions share batches, run off the loop, and a full queue says 503."""
+"""MicroBatcher: no wait window (an idle model runs what waits at once; what queued while it was
+busy runs together), work off the loop, and a full queue says 503."""
 
 from __future__ import annotations
 
@@ -36,15 +37,67 @@ async def submit_concurrently(batcher: MicroBatcher[int, int], count: int) -> li
     return list(results)
 
 
-def test_concurrent_calls_are_batched_in_one_worker_thread(run: Runner) -> None:
-    recorder = Recorder()
-    batcher = MicroBatcher(recorder, max_batch_size=8, max_wait_s=0.02, name="test-batcher")
+class Gate:
+    """A batch function that holds its first batch until released: the model "busy", on demand."""
 
-    results = run(submit_concurrently(batcher, 20))
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.threads: set[str] = set()
+        self.running, self.release = threading.Event(), threading.Event()
 
-    assert results == [i * 2 for i in range(20)]
-    assert sum(recorder.sizes) == 20 and max(recorder.sizes) == 8 and len(recorder.sizes) <= 4
-    assert recorder.threads == {"test-batcher"}
+    def __call__(self, items: list[int]) -> list[int]:
+        self.sizes.append(len(items))
+        self.threads.add(threading.current_thread().name)
+        self.running.set()
+        self.release.wait(5.0)
+        return [item * 2 for item in items]
+
+
+async def while_busy(batcher: MicroBatcher[int, int], gate: Gate, first: int, then: range) -> list[int]:
+    """Submit `first`; once the model runs it, submit `then` (they queue), then let it finish."""
+    running = asyncio.ensure_future(batcher.submit(first))
+    await asyncio.to_thread(gate.running.wait, 5.0)
+    queued = [asyncio.ensure_future(batcher.submit(i)) for i in then]
+    while batcher.queue_depth < len(then):
+        await asyncio.sleep(0.001)
+    gate.release.set()
+    results = await asyncio.gather(running, *queued)
+    batcher.close()
+    return list(results)
+
+
+def test_an_item_of_an_idle_batcher_runs_at_once_alone_and_what_queued_meanwhile_runs_together(run: Runner) -> None:
+    gate = Gate()
+    batcher = MicroBatcher(gate, max_batch_size=32, name="test-batcher")
+
+    results = run(while_busy(batcher, gate, 0, range(1, 21)))
+
+    assert results == [i * 2 for i in range(21)]
+    # The first item did not wait for the 20 that came right after it; they did not wait for more.
+    assert gate.sizes == [1, 20]
+    assert gate.threads == {"test-batcher"}
+
+
+def test_what_queued_while_busy_runs_in_batches_of_at_most_max_batch_size(run: Runner) -> None:
+    gate = Gate()
+    batcher = MicroBatcher(gate, max_batch_size=8)
+
+    run(while_busy(batcher, gate, 0, range(1, 21)))
+
+    assert gate.sizes == [1, 8, 8, 4]
+
+
+def test_one_request_with_many_inputs_runs_as_one_batch(run: Runner) -> None:
+    recorder = Recorder(seconds=0)
+    batcher = MicroBatcher(recorder, max_batch_size=32)
+
+    async def scenario() -> list[int]:
+        results = await batcher.submit_many(list(range(5)))
+        batcher.close()
+        return results
+
+    assert run(scenario()) == [0, 2, 4, 6, 8]
+    assert recorder.sizes == [5]
 
 
 def test_batch_size_one_switches_batching_off(run: Runner) -> None:

@@ -194,6 +194,31 @@ def test_a_client_already_using_its_token_is_not_locked_out_by_guessers_on_its_i
     assert api.get("/v1/models", token=mine).status_code == 200
 
 
+def _another_worker() -> None:
+    from apps.customers.token_cache import token_cache
+
+    token_cache.clear()  # a worker that never served the token: only the shared cache knows it
+
+
+def _a_token_change() -> None:
+    make_token(customer="someone-else")  # any change invalidates every worker's token cache
+
+
+@pytest.mark.parametrize("elsewhere", [_another_worker, _a_token_change], ids=["another-worker", "token-change"])
+def test_a_token_in_use_is_not_locked_out_by_guessers_on_a_cold_token_cache(api, clock, settings, elsewhere):
+    """Issue 20: "already using its token" must hold for every worker, and after an invalidation."""
+    mine = make_token(customer="neighbour").secret
+    assert api.get("/v1/models", token=mine).status_code == 200
+    elsewhere()
+    for n in range(settings.RATE_LIMIT_ANONYMOUS_PER_SECOND + 5):
+        api.get("/v1/models", token=f"ipk_guess{n:04}_wrong")
+
+    answer = api.get("/v1/models", token=mine)
+
+    assert answer.status_code == 200
+    assert answer.headers["X-RateLimit-Limit"] != str(settings.RATE_LIMIT_ANONYMOUS_PER_SECOND)
+
+
 def test_websocket_guesses_are_limited_per_ip_too(clock, settings):
     right = make_token(customer="ws-victim").secret
 

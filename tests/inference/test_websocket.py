@@ -37,7 +37,7 @@ async def connect(token: str | None) -> WebsocketCommunicator:
 
 async def close(communicator: WebsocketCommunicator) -> None:
     await communicator.disconnect()
-    await asyncio.sleep(0.2)  # the server finishes settling and logging after the last frame
+    await asyncio.sleep(0.2)  # streams the disconnect cancelled settle and log after it
 
 
 async def frames_until_done(communicator: WebsocketCommunicator, streams: int) -> dict[str, list[dict]]:
@@ -180,3 +180,37 @@ def test_cancel_stops_one_stream(token):
 
     usage = UsageRecord.objects.get()
     assert 3 <= usage.completion_tokens < 100
+
+
+def test_the_last_frame_comes_once_the_stream_is_charged_and_logged(token, monkeypatch):
+    """Issue 20: over a WebSocket no end of response follows the last frame, so `done` itself must
+    mean "settled": a client holding it can read its charge, an operator its log row. A slow
+    settle (a busy database) makes the order visible."""
+    from asgiref.sync import sync_to_async
+
+    from apps.pipeline.exchange import Exchange
+
+    settle_and_log = Exchange._stream_ended
+
+    async def slowly(self, *args, **kwargs):
+        await asyncio.sleep(0.3)
+        await settle_and_log(self, *args, **kwargs)
+
+    monkeypatch.setattr(Exchange, "_stream_ended", slowly)
+
+    def rows() -> tuple[int, int]:
+        request_log_writer.flush()
+        return UsageRecord.objects.count(), RequestLog.objects.filter(stream=True, status=200).count()
+
+    async def scenario():
+        ws = await connect(token)
+        await ws.send_json_to(chat("s1"))
+        frames = (await frames_until_done(ws, 1))["s1"]
+        seen = await sync_to_async(rows, thread_sensitive=False)()
+        await close(ws)
+        return frames, seen
+
+    frames, (charged, logged) = async_to_sync(scenario)()
+
+    assert frames[-1]["meta"]["event"] == "done"
+    assert (charged, logged) == (1, 1)

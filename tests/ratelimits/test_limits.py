@@ -116,3 +116,43 @@ def test_cache_outage_follows_the_fail_open_setting(api, token, local_models, se
     assert_rate_limit_headers(response)
     if status == 503:
         assert response.json()["error"]["code"] == "service_unavailable"
+
+
+class _TickingClock:
+    """Each reading 0.5 ms later than the one before: a count that straddles a second."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        self.now += 0.0005
+        return self.now
+
+
+def test_a_count_made_as_the_second_turns_is_a_count_not_a_cache_outage(monkeypatch, caplog):
+    """django-ratelimit reads the clock twice: for the window, then for its time left. When the
+    second turns in between, time left is -1; that was taken for an unavailable cache, so the
+    request went uncounted (fail-open) or got a 503 (fail-closed), ~50 times a minute in the soak."""
+    import types
+
+    import django_ratelimit.core
+
+    from apps.ratelimits import limiter
+
+    ticking = types.SimpleNamespace(time=_TickingClock(1_900_000_000.999).time)
+    monkeypatch.setattr(django_ratelimit.core, "time", ticking)
+    monkeypatch.setattr(limiter, "time", ticking)
+
+    state = limiter.rate_limit_consume(key="straddling", limit=5)
+
+    assert state.counted and state.remaining == 4 and not state.exceeded
+    assert "unavailable" not in caplog.text
+
+
+def test_a_limit_of_zero_refuses_every_request_and_is_no_cache_outage(clock, caplog):
+    from apps.ratelimits import limiter
+
+    state = limiter.rate_limit_consume(key="nobody", limit=0)
+
+    assert state.counted and state.exceeded
+    assert "unavailable" not in caplog.text

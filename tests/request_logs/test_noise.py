@@ -10,6 +10,7 @@ import pytest
 
 from apps.request_logs.noise import OVERFLOW, NoiseAggregator
 from tests.support.api_client import ApiClient
+from tests.support.factories import make_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,3 +77,28 @@ def test_past_the_bucket_bound_noise_is_counted_in_one_overflow_row():
     assert sum(row["count"] for row in rows) == 1000
     overflow = next(row for row in rows if row["path"] == OVERFLOW)
     assert (overflow["count"], overflow["client_ip"]) == (997, None)
+
+
+def test_a_customer_is_never_counted_as_noise_by_a_process_that_has_not_seen_its_token(
+    api, clock, settings, written_rows
+):
+    """Issue 20 (`make soak` lost rows and over-counted noise one run in two): a worker whose token
+    cache has not held a token in use (a second worker, or any worker after a token changed) got
+    that token's request while scanners on the same address had spent the per-IP budget; it
+    refused the token unread as a guess, so the customer got a 429 and its row became noise."""
+    from apps.customers.token_cache import token_cache
+
+    issued = make_token(customer="neighbour")
+    assert api.get("/v1/models", token=issued.secret).status_code == 200  # in use, on one worker
+    token_cache.clear()  # another worker: its cache never held the token
+    guesses = settings.RATE_LIMIT_ANONYMOUS_PER_SECOND + 3
+    for n in range(guesses):
+        api.get("/v1/models", token=f"ipk_guess{n:04}_wrong")
+
+    mine = api.get("/v1/models", token=issued.secret)
+
+    assert mine.status_code == 200
+    rows = written_rows()
+    customer_rows = {row.request_id for row in rows if row.customer_id == issued.token.customer_id}
+    assert mine.headers["X-Request-Id"] in customer_rows
+    assert sum(row.count for row in rows if row.customer_id is None) == guesses
