@@ -37,10 +37,12 @@ def _fresh_caches() -> Iterator[None]:
 
     from apps.customers.token_cache import token_cache
     from apps.models_registry.catalog import catalog
+    from apps.ratelimits.local_windows import local_windows
     from apps.request_logs.writer import request_log_writer
 
     cache.clear()
     token_cache.clear()
+    local_windows.clear()
     catalog.clear()
     yield
     request_log_writer.discard()

@@ -168,9 +168,13 @@ RATE_LIMIT_DEFAULT_PER_SECOND = int(os.environ.get("RATE_LIMIT_DEFAULT_PER_SECON
 # Requests without a valid token are counted per client IP, so scanners and token guessers
 # can flood neither the service nor the request log.
 RATE_LIMIT_ANONYMOUS_PER_SECOND = int(os.environ.get("RATE_LIMIT_ANONYMOUS_PER_SECOND", 5))
-# What a cache outage does to rate limiting: True lets requests through (logged), False answers 503.
+# What a cache outage does to rate limiting: True counts in each process alone (the limit holds per
+# worker until the cache is back), False answers 503. Logged either way (docs/reliability.md).
 RATE_LIMIT_FAIL_OPEN = os.environ.get("RATE_LIMIT_FAIL_OPEN", "1") == "1"
 RATELIMIT_USE_CACHE = "default"
+# django-ratelimit's own switch, not ours: with it on, a failed cache call answers None (which
+# `apps.ratelimits.limiter` turns into RATE_LIMIT_FAIL_OPEN's choice) instead of a made-up "limited".
+RATELIMIT_FAIL_OPEN = True
 # Only trust X-Forwarded-For when a proxy in front of us sets it.
 TRUST_X_FORWARDED_FOR = os.environ.get("TRUST_X_FORWARDED_FOR", "0") == "1"
 
