@@ -22,7 +22,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("REQUIRE_SERVICES") != "1":
         return
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if engine != "apps.core.postgresql":
         raise pytest.UsageError(f"REQUIRE_SERVICES=1 but the database is {engine}: set DATABASE_URL")
     if not settings.REDIS_URL:
         raise pytest.UsageError("REQUIRE_SERVICES=1 but REDIS_URL is not set")

@@ -35,7 +35,7 @@ from rest_framework.views import APIView
 
 from apps.core.body_limit import body_too_large
 from apps.core.envelope import new_request_id, success
-from apps.core.errors import AuthenticationRequired, PayloadTooLarge
+from apps.core.errors import AuthenticationRequired, PayloadTooLarge, ServiceUnavailable
 from apps.core.exception_handler import ErrorResponse, api_exception_handler
 from apps.customers.authentication import ApiTokenAuthentication
 from apps.customers.principal import Principal
@@ -102,6 +102,11 @@ class ApiView(APIView):
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
         principal = request.auth if isinstance(request.auth, Principal) else None
         request.facts.principal = principal
+        if principal is None and isinstance(request.auth_failure, ServiceUnavailable):
+            # The token could not be checked (the database is down): no failed guess, so not
+            # counted against the client IP's budget, where it turned concurrent requests into 429s.
+            request.rate_limit = count_request(request.facts, increment=False)
+            raise request.auth_failure
         request.rate_limit = count_request(request.facts)
         rate_limit_enforce(request.rate_limit)
         if principal is None and not self.public:

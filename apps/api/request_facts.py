@@ -48,11 +48,14 @@ def facts_from_http(request: Request, *, request_id: str, started_at: float) -> 
     )
 
 
-def count_request(facts: RequestFacts) -> RateLimitState:
-    """Step 3: per token, or per client IP without a valid token."""
+def count_request(facts: RequestFacts, *, increment: bool = True) -> RateLimitState:
+    """Step 3: per token, or per client IP without a valid token (`increment=False`: not counted,
+    only the headers)."""
     if facts.principal is not None:
-        return rate_limit_consume(key=f"token:{facts.principal.token_id}", limit=facts.principal.requests_per_second)
-    return rate_limit_consume(key=anonymous_limit_key(facts.client_ip), limit=settings.RATE_LIMIT_ANONYMOUS_PER_SECOND)
+        key, limit = f"token:{facts.principal.token_id}", facts.principal.requests_per_second
+    else:
+        key, limit = anonymous_limit_key(facts.client_ip), settings.RATE_LIMIT_ANONYMOUS_PER_SECOND
+    return rate_limit_consume(key=key, limit=limit, increment=increment)
 
 
 def log_request(

@@ -12,6 +12,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from . import errors
+from .circuit_breaker import database_breaker, retry_after_headers
 from .envelope import failure
 
 logger = logging.getLogger("apps.api")
@@ -55,9 +56,9 @@ def as_api_error(exc: Exception) -> errors.ApiError:
     if isinstance(exc, RequestDataTooBig):
         return errors.PayloadTooLarge()
     if database_down(exc):
-        # A retryable condition, not our bug.
+        # A retryable condition, not our bug; retry when the circuit breaker will try again.
         logger.warning("database unavailable: %s", type(exc).__name__)
-        return errors.ServiceUnavailable(headers={"Retry-After": "1"})
+        return errors.ServiceUnavailable(headers=retry_after_headers(database_breaker.retry_after_ms()))
     return errors.InternalError()
 
 

@@ -42,13 +42,15 @@ class RateLimitState:
     shared: bool = True  # False: the shared cache could not be reached; counted in this process
 
 
-def rate_limit_consume(*, key: str, limit: int) -> RateLimitState:
-    """Count one request against `key` in the current one-second window."""
-    usage = _shared_usage(key, limit, increment=True)
+def rate_limit_consume(*, key: str, limit: int, increment: bool = True) -> RateLimitState:
+    """Count one request against `key` in the current one-second window (with `increment=False`:
+    only where `key` stands, for the headers of a request that is not to be counted)."""
+    usage = _shared_usage(key, limit, increment=increment)
     if usage is None:
         logger.warning("rate limit: shared cache unavailable (fail_open=%s)", settings.RATE_LIMIT_FAIL_OPEN)
         now = time.time()
-        return _state(limit, local_windows.count(key, now=now), window_end=int(now) + WINDOW_SECONDS, shared=False)
+        count = local_windows.count(key, now=now, increment=increment)
+        return _state(limit, count, window_end=int(now) + WINDOW_SECONDS, shared=False)
     # django-ratelimit names the window (int(time.time())) before its cache round trip and
     # computes `time_left` from a second clock reading after it. Under load the round trip can
     # cross into the next second: `time_left` is then -1, yet the count is a real count of the

@@ -78,6 +78,7 @@ def _database(url: str) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
     config = dj_database_url.parse(url)
     if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "apps.core.postgresql"  # Django's, behind a circuit breaker
         # Django's own psycopg pool; CONN_MAX_AGE must stay 0 with it.
         config["CONN_MAX_AGE"] = 0
         config.setdefault("OPTIONS", {})["pool"] = {
@@ -89,6 +90,10 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {"default": _database(DATABASE_URL)}
+# PostgreSQL unreachable: fail at once for this long (503 with a matching Retry-After) instead of a
+# pool timeout per request, then probe with a short timeout (apps/core/circuit_breaker.py).
+DB_CIRCUIT_OPEN_SECONDS = float(os.environ.get("DB_CIRCUIT_OPEN_SECONDS", 2))
+DB_CIRCUIT_PROBE_TIMEOUT_SECONDS = float(os.environ.get("DB_CIRCUIT_PROBE_TIMEOUT_SECONDS", 1))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:
