@@ -1,8 +1,8 @@
 """The ASGI entry point: `uvicorn inference_platform.asgi:application`.
 
-http      /v1/…  -> body guard -> lean API handler (no Django middleware; DRF pipeline)
-          other  -> Django's normal handler (admin, docs)
-websocket /v1/stream -> Channels consumer (many streams on one socket)
+http      /v1/…  -> allowed hosts -> body guard -> lean API handler (no Django middleware; DRF pipeline)
+          other  -> static files (admin CSS/JS) or Django's normal handler (admin, docs)
+websocket /v1/stream -> allowed hosts -> Channels consumer (many streams on one socket)
 lifespan          -> start/stop the background writers
 """
 
@@ -15,22 +15,23 @@ django_application = get_asgi_application()  # sets Django up before anything im
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from apps.core.allowed_hosts import AllowedHosts  # noqa: E402
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
 from apps.core.body_limit import BodyLimit  # noqa: E402
 from apps.core.lifespan import Lifespan  # noqa: E402
+from apps.core.static_files import StaticFiles  # noqa: E402
 from apps.inference.consumers import StreamConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": PrefixRouter(
             prefix="/v1/",
-            api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
-            default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
+            api=AllowedHosts(BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES)),
+            default=StaticFiles(django_application),  # the admin's CSS/JS under uvicorn
         ),
-        "websocket": URLRouter([path("v1/stream", StreamConsumer.as_asgi())]),
+        "websocket": AllowedHosts(URLRouter([path("v1/stream", StreamConsumer.as_asgi())])),
         "lifespan": Lifespan(),
     }
 )
