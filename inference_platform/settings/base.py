@@ -207,6 +207,10 @@ INFERENCE_MAX_MESSAGES = 100
 INFERENCE_MAX_EMBEDDING_INPUTS = 256
 INFERENCE_MAX_EMBEDDING_CHARS = 8_000
 
+# The local chat engine: how long a request may wait for a free generation slot (shared by every
+# worker on the machine) before 503 model_overloaded with Retry-After (apps/backends/overload.py).
+ENGINE_ADMISSION_TIMEOUT_SECONDS = float(os.environ.get("ENGINE_ADMISSION_TIMEOUT_SECONDS", 3))
+
 # A comment line on idle SSE streams, so proxies do not close them.
 SSE_PING_SECONDS = float(os.environ.get("SSE_PING_SECONDS", 15))
 
