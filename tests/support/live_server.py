@@ -21,6 +21,8 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
+from apps.core.uvicorn_protocol import PROTOCOL
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,7 +65,7 @@ def live_server(
     command = [
         sys.executable, "-m", "uvicorn", "inference_platform.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
+        "--no-access-log", "--log-level", "warning", "--http", PROTOCOL,
     ]  # fmt: skip
     log = log_path.open("wb") if log_path is not None else None
     process = subprocess.Popen(
