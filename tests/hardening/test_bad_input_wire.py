@@ -203,3 +203,40 @@ def test_a_websocket_for_another_host_is_refused_at_the_handshake(server, token)
         assert sock.recv(CHUNK).startswith(b"HTTP/1.1 101")
     status, _, _ = exchange(server, handshake("evil.example.com"))
     assert status == 403
+
+
+@pytest.mark.parametrize("times_the_limit", [2, 8, 32])
+@pytest.mark.parametrize("connection", ["keep-alive", "close"])
+def test_a_client_that_sends_its_whole_oversized_body_first_reads_the_413(server, token, times_the_limit, connection):
+    """Regression: such a client (urllib, any that says `Connection: close`) got a connection reset,
+    never the 413: the server closed with the body unread, and the kernel answers unread data with
+    a reset, which discards the answer waiting in the client's buffer."""
+    body = b"{" + b" " * (settings.API_MAX_BODY_BYTES * times_the_limit)
+    head = request_head(token, f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n")
+    with open_socket(server) as sock:
+        try:
+            sock.sendall(head + body)  # all of it, then read
+            status, headers, answer = read_answer(sock)
+        except ConnectionResetError:
+            status, headers, answer = 0, {}, b"reset"
+    print(times_the_limit, connection, status)
+    assert status == 413, (status, headers)
+    assert json.loads(answer)["error"]["code"] == "payload_too_large"
+
+
+def test_the_drain_after_a_413_is_bounded(server, token):
+    """What the server reads and discards after answering is bounded (HTTP_DRAIN_MAX_BYTES): a
+    client that goes on sending is cut off. (uvicorn alone read all of it on a kept-alive connection.)"""
+    from apps.core.uvicorn_protocol import DRAIN_MAX_BYTES
+
+    chunk, sent, ceiling = b" " * (1024 * 1024), 0, DRAIN_MAX_BYTES * 3
+    with open_socket(server) as sock:
+        sock.sendall(request_head(token, f"Content-Length: {10 * 1024**3}\r\n"))
+        try:
+            while sent < ceiling:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    assert sent < DRAIN_MAX_BYTES + 32 * 1024 * 1024, sent  # the bound, plus what socket buffers hold
