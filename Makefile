@@ -33,6 +33,7 @@ worker: migrate
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the architecture's contracts (pyproject.toml, docs/architecture.md)
 
 typecheck: install
 	$(VENV)/bin/mypy apps inference_platform

@@ -258,8 +258,8 @@ def _pages(seeded: Seeded) -> list[tuple[str, str]]:
         ("one row", f"{log}{seeded.row_id}/change/"),
         ("dashboard, last hour (uncached)", "/admin/"),
         ("dashboard, last day (uncached)", "/admin/?window=day"),
-        ("daily usage, 7 days", "/admin/request_logs/dailyusage/?days=7"),
-        ("daily usage, 30 days", "/admin/request_logs/dailyusage/?days=30"),
+        ("daily usage, 7 days", "/admin/usage/dailyusage/?days=7"),
+        ("daily usage, 30 days", "/admin/usage/dailyusage/?days=30"),
     ]
 
 

@@ -1,9 +1,11 @@
 """The ASGI entry point: `uvicorn inference_platform.asgi:application`.
 
-http      /v1/…  -> allowed hosts -> body guard -> lean API handler (no Django middleware; DRF pipeline)
+http      /v1/…  -> allowed hosts -> body guard -> lean API handler (no Django middleware)
+                     -> the pipeline's HTTP door
           other  -> static files (admin CSS/JS) or Django's normal handler (admin, docs)
-websocket /v1/stream -> allowed hosts -> Channels consumer (many streams on one socket)
-lifespan          -> start/stop the background writers
+websocket /v1/stream -> allowed hosts -> the pipeline's WebSocket door, with the request types
+                     composed here
+lifespan          -> start/stop the background writers (lifespan.py)
 """
 
 import os
@@ -17,12 +19,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from apps.batches.views import batch_subscribe  # noqa: E402
 from apps.core.allowed_hosts import AllowedHosts  # noqa: E402
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
 from apps.core.body_limit import BodyLimit  # noqa: E402
-from apps.core.lifespan import Lifespan  # noqa: E402
 from apps.core.static_files import StaticFiles  # noqa: E402
-from apps.inference.consumers import StreamConsumer  # noqa: E402
+from apps.inference.endpoints import socket_handlers  # noqa: E402
+from apps.pipeline.websocket import SocketConsumer  # noqa: E402
+from inference_platform.lifespan import Lifespan  # noqa: E402
+
+# `/v1/stream` message types: completions and chat from the endpoint table, and batch progress.
+SOCKET_HANDLERS = {**socket_handlers(), "batch.subscribe": batch_subscribe}
 
 application = ProtocolTypeRouter(
     {
@@ -31,7 +38,7 @@ application = ProtocolTypeRouter(
             api=AllowedHosts(BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES)),
             default=StaticFiles(django_application),  # the admin's CSS/JS under uvicorn
         ),
-        "websocket": AllowedHosts(URLRouter([path("v1/stream", StreamConsumer.as_asgi())])),
+        "websocket": AllowedHosts(URLRouter([path("v1/stream", SocketConsumer.as_asgi(handlers=SOCKET_HANDLERS))])),
         "lifespan": Lifespan(),
     }
 )

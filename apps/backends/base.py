@@ -1,4 +1,6 @@
-"""The one interface every model backend implements (DESIGN §5).
+"""What a model backend is: a chat backend (completions and chat, whole or streamed) or an
+embedding backend, or both (an OpenAI-compatible upstream may serve either kind). See
+docs/architecture.md, "Backends".
 
 Services call these methods; nothing here knows about HTTP requests. Cancellation is asyncio's:
 cancelling the awaiting task (or closing a stream's async iterator) stops the generation.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length", "cancelled"]
 
@@ -72,7 +74,10 @@ class Embeddings:
     usage: Usage = field(default_factory=lambda: Usage(prompt_tokens=0))
 
 
-class Backend(Protocol):
+@runtime_checkable
+class ChatBackend(Protocol):
+    """Serves chat models: `/v1/completions` and `/v1/chat/completions`."""
+
     async def complete(self, *, prompt: str, params: GenerationParams) -> Generation: ...
 
     def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncIterator[StreamEvent]: ...
@@ -81,8 +86,20 @@ class Backend(Protocol):
 
     def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[StreamEvent]: ...
 
+    async def count_tokens(self, *, text: str) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class EmbeddingBackend(Protocol):
+    """Serves embedding models: `/v1/embeddings`."""
+
     async def embed(self, *, inputs: list[str]) -> Embeddings: ...
 
     async def count_tokens(self, *, text: str) -> int: ...
 
     async def aclose(self) -> None: ...
+
+
+Backend = ChatBackend | EmbeddingBackend

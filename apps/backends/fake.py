@@ -26,7 +26,7 @@ from apps.backends.base import (
     TextDelta,
     Usage,
 )
-from apps.backends.streams import collect_generation
+from apps.backends.generations import collect_generation
 from apps.core.errors import ERRORS_BY_CODE
 
 

@@ -1,4 +1,4 @@
-"""The local chat model (`smollm2-135m-instruct`): the shared llama.cpp engine seen as a `Backend`.
+"""The local chat model (`smollm2-135m-instruct`): the shared llama.cpp engine as a `ChatBackend`.
 
 Requests go through `OpenAICompatibleBackend` to the machine's one engine (`engine_supervisor`),
 with defaults that suit a 135M model: a system prompt when the caller sends none, a repeat penalty
@@ -14,12 +14,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from apps.backends.base import ChatMessage, Embeddings, Generation, GenerationParams, StreamEvent
+from apps.backends.base import ChatMessage, Generation, GenerationParams, StreamEvent
 from apps.backends.engine_files import EngineState
 from apps.backends.engine_supervisor import EngineSupervisor
+from apps.backends.generations import started
 from apps.backends.openai_compatible import OpenAICompatibleBackend
 from apps.backends.overload import Admission, EngineSlots
-from apps.backends.streams import started
 from apps.backends.upstream_errors import ContextLengthExceeded
 from apps.core.errors import InvalidRequest, ServiceUnavailable
 
@@ -63,9 +63,6 @@ class LocalChatBackend:
     def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[StreamEvent]:
         messages, params = self._with_system(messages), self._capped(params)
         return self._stream(lambda engine: engine.chat_stream(messages=messages, params=params), "messages")
-
-    async def embed(self, *, inputs: list[str]) -> Embeddings:
-        raise InvalidRequest("This model does not produce embeddings.", param="model")
 
     async def count_tokens(self, *, text: str) -> int:
         # Tokenizing takes no generation slot in the engine: no wait for one.

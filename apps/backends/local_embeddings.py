@@ -1,4 +1,4 @@
-"""The local embedding model (`all-minilm-l6-v2`) as a `Backend`: MiniLM behind a `MicroBatcher`.
+"""The local embedding model (`all-minilm-l6-v2`) as an `EmbeddingBackend`: MiniLM behind a `MicroBatcher`.
 
 Each input is one batcher item, so inputs of concurrent requests share model runs. An input longer
 than the model's 256 tokens is refused with a 400 naming it (silently embedding only its start would
@@ -9,16 +9,14 @@ Usage is the tokens the model ran on, counted by its tokenizer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from tokenizers import Tokenizer
 
-from apps.backends.base import ChatMessage, Embeddings, Generation, GenerationParams, StreamEvent, Usage
+from apps.backends.base import Embeddings, Usage
 from apps.backends.microbatcher import MicroBatcher
 from apps.backends.minilm import MAX_TOKENS, Encoded, MiniLmEncoder, load_tokenizer
 from apps.core.errors import InvalidRequest
-
-NOT_GENERATIVE = "This model only produces embeddings."
 
 
 class LocalEmbeddingsBackend:
@@ -62,20 +60,6 @@ class LocalEmbeddingsBackend:
 
     async def count_tokens(self, *, text: str) -> int:
         return await asyncio.to_thread(self._count, text)
-
-    async def complete(self, *, prompt: str, params: GenerationParams) -> Generation:
-        raise InvalidRequest(NOT_GENERATIVE, param="model")
-
-    async def chat(self, *, messages: list[ChatMessage], params: GenerationParams) -> Generation:
-        raise InvalidRequest(NOT_GENERATIVE, param="model")
-
-    async def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncIterator[StreamEvent]:
-        raise InvalidRequest(NOT_GENERATIVE, param="model")
-        yield  # pragma: no cover - makes this an async generator, like every stream
-
-    async def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[StreamEvent]:
-        raise InvalidRequest(NOT_GENERATIVE, param="model")
-        yield  # pragma: no cover - makes this an async generator, like every stream
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.batcher.close)

@@ -36,9 +36,9 @@ from apps.backends.base import (
     TextDelta,
     Usage,
 )
+from apps.backends.generations import collect_generation
 from apps.backends.http_session import shared_session
-from apps.backends.sse import sse_data
-from apps.backends.streams import collect_generation
+from apps.backends.sse_reader import sse_data
 from apps.backends.upstream_errors import error_for_exception, error_for_status
 from apps.backends.upstream_tokens import UpstreamTokenCounter
 from apps.core.errors import UpstreamError

@@ -5,7 +5,7 @@ class BatchesConfig(AppConfig):
     name = "apps.batches"
 
     def ready(self) -> None:
-        from apps.request_logs.metrics import register_gauge_source
+        from apps.operations.metrics import register_gauge_source
 
         from . import checks  # noqa: F401  (registers the system check)
         from .metrics import batch_items_waiting, batches_open

@@ -1,11 +1,13 @@
 """One slice of a batch's work, run by the `batch_run` task (see tasks.py for the whole scheme).
 
-A slice claims items (up to BATCH_ITEM_CONCURRENCY at a time, fewer while the model answers
-"overloaded"), runs them concurrently, commits finished ones in groups, renews its leases while it
-works, and stops claiming after BATCH_SLICE_SECONDS: short slices keep batches fair on a shared
-worker and bound how long a graceful worker shutdown waits. The database work runs on the task's
-own thread (asgiref thread-sensitive calls: one connection); the services run on a thread pool of
-the slice's own, and their model calls hop back onto the slice's event loop.
+A slice leases items (up to BATCH_ITEM_CONCURRENCY at a time, fewer while the model answers
+"overloaded"), runs each through the pipeline's batch item door (the same exchange, endpoint table
+and services as an HTTP request; finished items commit in groups), renews its leases while it
+works, and stops leasing after BATCH_SLICE_SECONDS: short slices keep batches fair on a shared
+worker and bound how long a graceful worker shutdown waits. The lease bookkeeping runs on the
+task's own thread (asgiref thread-sensitive calls: one connection); the items run on the slice's
+event loop, so concurrent embedding items meet in the micro-batcher and chat items in the engine's
+slots.
 """
 
 from __future__ import annotations
@@ -15,25 +17,28 @@ import contextlib
 import enum
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from apps.backends.base import Usage
 from apps.backends.http_session import close_shared_session
 from apps.customers.principal import Principal
+from apps.inference.endpoints import ENDPOINTS_BY_PATH
+from apps.pipeline.batch_item import ItemEnd, ItemRun, run_batch_item
+from apps.pipeline.exchange import Exchange, Result
 
-from . import claims, lifecycle
-from .claims import ClaimedItem, ItemOutcome
-from .execution import item_execute
-from .models import BatchJob
+from . import leases, lifecycle
+from .leases import LeasedItem
+from .models import BatchJob, item_request_id
 from .progress import ProgressNudger, progress_publish
 
 logger = logging.getLogger(__name__)
 
-IDLE_POLL_S = 0.5  # nothing claimable, nothing running here, not finished: look again this often
-OVERLOAD_DELAY_S = 0.5  # an item the model had no room for is claimable again after this
+IDLE_POLL_S = 0.5  # nothing leasable, nothing running here, not finished: look again this often
+OVERLOAD_DELAY_S = 0.5  # an item the model had no room for is leasable again after this
 
 
 class SliceEnd(enum.StrEnum):
@@ -86,16 +91,13 @@ class BatchSlice:
     def __init__(self, batch: BatchJob, principal: Principal, limits: SliceLimits) -> None:
         self.batch, self.principal, self.limits = batch, principal, limits
         self.deadline = time.monotonic() + limits.slice_s
-        # The items this slice holds, from claim to commit (or hand-back): its slots and its leases.
+        # The items this slice holds, from lease to commit (or hand-back): its slots and its leases.
         # An item keeps its slot until committed: on two cores overlapping the next items with the
         # commit measured slower (smaller commit groups, more contention) than this lock-step.
-        self.held: dict[asyncio.Task[None], ClaimedItem] = {}
+        self.held: dict[asyncio.Task[None], LeasedItem] = {}
         self.wake = asyncio.Event()
         self.nudger = ProgressNudger(batch.public_id)
-        self.unsettled: list[tuple[ClaimedItem, ItemOutcome, asyncio.Future[bool]]] = []
-        self.settler: asyncio.Task[None] | None = None
-        self.pool = ThreadPoolExecutor(limits.concurrency, thread_name_prefix=f"batch-{batch.pk}")
-        self._quiet_until = 0.0  # after a claim came back short: no claim query until then
+        self._quiet_until = 0.0  # after a lease came back short: no lease query until then
         # Items in flight adapt to what the model admits (its 503s): one fewer per overload, one
         # more per round of successes, so a slice settles just under the model's capacity.
         self.limit = float(limits.concurrency)
@@ -108,12 +110,11 @@ class BatchSlice:
             renewer.cancel()
             await self._drain()
             await self.nudger.flush()
-            self.pool.shutdown(wait=False)
 
     async def _loop(self) -> SliceEnd:
         while True:
-            self.wake.clear()  # before claiming: a slot freed meanwhile still wakes the wait below
-            await self._claim_more()
+            self.wake.clear()  # before leasing: a slot freed meanwhile still wakes the wait below
+            await self._lease_more()
             if self.held:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), IDLE_POLL_S)
@@ -123,24 +124,24 @@ class BatchSlice:
                 return end
             await asyncio.sleep(IDLE_POLL_S)
 
-    async def _claim_more(self) -> None:
+    async def _lease_more(self) -> None:
         free = int(self.limit) - len(self.held)
         now = time.monotonic()
         if free <= 0 or now >= self.deadline or now < self._quiet_until:
             return
-        claimed = await sync_to_async(claims.items_claim)(
+        leased = await sync_to_async(leases.items_lease)(
             batch_pk=self.batch.pk, limit=free, lease_s=self.limits.lease_s, max_attempts=self.limits.max_attempts
         )
-        if len(claimed) < free:
+        if len(leased) < free:
             self._quiet_until = now + IDLE_POLL_S
-        for item in claimed:
+        for item in leased:
             self.held[asyncio.create_task(self._process(item))] = item
 
     async def _when_idle(self) -> SliceEnd | None:
         """Nothing runs here: finish the batch, hand over to the next slice, or wait for leases
         held elsewhere (or by a dead worker) to end."""
         pk, max_attempts = self.batch.pk, self.limits.max_attempts
-        await sync_to_async(claims.items_give_up)(batch_pk=pk, max_attempts=max_attempts)
+        await sync_to_async(leases.items_give_up)(batch_pk=pk, max_attempts=max_attempts)
         await sync_to_async(lifecycle.items_abandoned_cancel)(batch_pk=pk)
         if await sync_to_async(lifecycle.batch_finish)(batch_pk=pk):
             await progress_publish(self.batch.public_id)
@@ -150,27 +151,37 @@ class BatchSlice:
         self._quiet_until = 0.0
         return None
 
-    async def _process(self, item: ClaimedItem) -> None:
+    async def _process(self, item: LeasedItem) -> None:
         try:
-            outcome = await self._execute(item)
-            self._adapt(overloaded=outcome.overloaded)
-            if outcome.overloaded:
-                await sync_to_async(claims.item_retry_later)(item=item, delay_s=OVERLOAD_DELAY_S, count_attempt=False)
-            elif outcome.retry:
-                await sync_to_async(claims.item_retry_later)(item=item, delay_s=float(item.attempts))
+            run = await self._run(item)
+            self._adapt(overloaded=run.end == ItemEnd.OVERLOADED)
+            if run.end == ItemEnd.OVERLOADED:
+                await sync_to_async(leases.item_retry_later)(item=item, delay_s=OVERLOAD_DELAY_S, count_attempt=False)
+            elif run.end == ItemEnd.RETRY:
+                await sync_to_async(leases.item_retry_later)(item=item, delay_s=float(item.attempts))
             else:
-                await self._settled(item, outcome)
+                self.nudger.nudge()
         except Exception:  # the store failed: the lease expires and the item runs again, uncharged
             logger.exception("batch %s item %s could not be settled", self.batch.public_id, item.index)
         finally:
             self.held.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self.wake.set()
 
-    async def _execute(self, item: ClaimedItem) -> ItemOutcome:
-        return await sync_to_async(item_execute, thread_sensitive=False, executor=self.pool)(
+    async def _run(self, item: LeasedItem) -> ItemRun:
+        endpoint = ENDPOINTS_BY_PATH[item.endpoint]
+
+        async def work(exchange: Exchange) -> Result:
+            return await endpoint.call(exchange, item.body)
+
+        def finish(response: dict[str, Any] | None, error: dict[str, Any] | None, usage: Usage | None) -> bool:
+            return leases.item_finish(item=item, batch_pk=self.batch.pk, response=response, error=error, usage=usage)
+
+        return await run_batch_item(
             principal=self.principal,
-            endpoint=item.endpoint,
-            body=item.body,
+            request_id=item_request_id(batch_public_id=self.batch.public_id, index=item.index),
+            path=item.endpoint,
+            work=work,
+            finish=finish,
             last_attempt=item.attempts >= self.limits.max_attempts,
         )
 
@@ -180,34 +191,11 @@ class BatchSlice:
         else:
             self.limit = min(float(self.limits.concurrency), self.limit + 1 / self.limit)
 
-    async def _settled(self, item: ClaimedItem, outcome: ItemOutcome) -> bool:
-        """Queue the item for the next group commit and wait for it: items finishing while a
-        commit runs share the next one. The item stays held (its lease renewed) until then."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.unsettled.append((item, outcome, future))
-        if self.settler is None or self.settler.done():
-            self.settler = asyncio.create_task(self._settle_pending())
-        return await future
-
-    async def _settle_pending(self) -> None:
-        while self.unsettled:
-            group, self.unsettled = self.unsettled, []
-            try:
-                finished = [(item, outcome) for item, outcome, _ in group]
-                settled = await sync_to_async(claims.items_settle)(batch=self.batch, finished=finished)
-            except Exception as error:
-                for _, _, future in group:
-                    future.set_exception(error)
-            else:
-                for (_, _, future), ok in zip(group, settled, strict=True):
-                    future.set_result(ok)
-                self.nudger.nudge()
-
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(self.limits.lease_s / 3)
             held = list(self.held.values())
-            await sync_to_async(claims.leases_renew)(batch_pk=self.batch.pk, held=held, lease_s=self.limits.lease_s)
+            await sync_to_async(leases.leases_renew)(batch_pk=self.batch.pk, held=held, lease_s=self.limits.lease_s)
 
     async def _drain(self) -> None:
         """On the way out (normal or not), let running items settle; cancelled, they just expire."""

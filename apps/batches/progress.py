@@ -8,6 +8,9 @@ may be lost, duplicated or reordered without harm; a reader also re-reads every 
 
 The in-memory channel layer (the embedded default) only reaches its own process, and the worker
 is another process: there readers poll the database every BATCH_EVENTS_POLL_SECONDS instead.
+
+`BatchProgress` is what the pipeline streams (over SSE, `GET /v1/batches/{id}/events`, and over
+the WebSocket, `batch.subscribe`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.backends.base import Usage
 from apps.core.errors import NotFound
+from apps.pipeline.event_streams import Event
 
 from .models import BatchJob
 from .serializers import BatchSerializer
@@ -90,6 +95,37 @@ def batch_snapshot(*, public_id: str, customer_id: int) -> dict[str, Any]:
         return dict(BatchSerializer(batch).data)
     finally:
         close_old_connections()  # called from a thread pool, not a request: release the connection
+
+
+class BatchProgress:
+    """An `EventSource`: `progress` events, then `done` with the terminal batch. Costs nothing."""
+
+    def __init__(self, *, public_id: str, customer_id: int, first: dict[str, Any]) -> None:
+        self.public_id, self.customer_id = public_id, customer_id
+        self.finished = False
+        self._last = first  # the batch as last seen
+
+    @classmethod
+    async def start(cls, *, public_id: str, customer_id: int) -> BatchProgress:
+        """Raises NotFound for a batch the customer does not own, before anything is answered."""
+        snapshot = sync_to_async(batch_snapshot, thread_sensitive=False)
+        first = await snapshot(public_id=public_id, customer_id=customer_id)
+        return cls(public_id=public_id, customer_id=customer_id, first=first)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        events = batch_progress_events(public_id=self.public_id, customer_id=self.customer_id)
+        async with contextlib.aclosing(events):
+            async for item in events:
+                self._last = item["data"]
+                self.finished = item["event"] == "done"
+                yield item["event"], item["data"]
+
+    def usage(self) -> Usage | None:
+        return None
+
+    def stopped(self) -> Event:
+        """A subscription stopped by the client ends with `done` and the batch as last seen."""
+        return "done", self._last
 
 
 async def batch_progress_events(*, public_id: str, customer_id: int) -> AsyncGenerator[dict[str, Any]]:

@@ -10,11 +10,13 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.inference.serializers import StrictSerializer, TextField, UsageSerializer
+from apps.core.strict_serializers import StrictSerializer, TextField
+from apps.inference.endpoints import ENDPOINTS_BY_PATH
+from apps.inference.serializers import UsageSerializer
 
-from .endpoints import ENDPOINT_CHOICES
 from .models import BatchItem, BatchJob
 
+ENDPOINT_CHOICES = sorted(ENDPOINTS_BY_PATH)
 MAX_METADATA_KEYS = 16
 MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 512

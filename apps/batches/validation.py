@@ -12,9 +12,9 @@ from rest_framework import serializers
 
 from apps.core.errors import ApiError
 from apps.customers.principal import Principal
-from apps.models_registry.services import model_get
-
-from .endpoints import BATCH_ENDPOINTS
+from apps.inference.endpoints import ENDPOINTS_BY_PATH
+from apps.inference.services import wrong_kind
+from apps.models_registry.services import model_get_sync
 
 Errors = dict[str, Any]  # DRF's nested error shape, flattened by apps.core.exception_handler
 
@@ -54,13 +54,13 @@ def _duplicate(custom_id: str, index: int, first_use: dict[str, int]) -> Errors:
 
 
 def _body(endpoint: str, body: dict[str, Any], models: _ModelCheck) -> tuple[dict[str, Any] | None, Errors]:
-    serializer = BATCH_ENDPOINTS[endpoint].request(data=body)
+    serializer = ENDPOINTS_BY_PATH[endpoint].request_serializer(data=body)
     if not serializer.is_valid():
         return None, dict(serializer.errors)
     validated = dict(serializer.validated_data)
     if validated.pop("stream", False):
         return None, {"stream": ["Batch items cannot stream; leave `stream` out."]}
-    problem = models.problem(validated["model"], BATCH_ENDPOINTS[endpoint].kind)
+    problem = models.problem(validated["model"], ENDPOINTS_BY_PATH[endpoint].model_kind)
     return (None, {"model": [problem]}) if problem else (validated, {})
 
 
@@ -74,12 +74,12 @@ class _ModelCheck:
     def problem(self, model_id: str, kind: str) -> str | None:
         if model_id not in self._kinds:
             try:
-                self._kinds[model_id] = model_get(principal=self.principal, model_id=model_id).kind
+                self._kinds[model_id] = model_get_sync(principal=self.principal, model_id=model_id).kind
             except ApiError as error:  # 404 unknown, 403 not allowed: both a bad item here
                 self._kinds[model_id] = error
         found = self._kinds[model_id]
         if isinstance(found, ApiError):
             return found.message
         if found != kind:
-            return f"The model '{model_id}' is a {found} model; this endpoint needs a {kind} model."
+            return wrong_kind(model_id, found, kind)
         return None

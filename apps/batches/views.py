@@ -1,33 +1,27 @@
-"""Thin endpoints for `/v1/batches`: validate, call one service, serialize. The pipeline
-(apps/api/pipeline.py) does auth, limits, the Idempotency-Key claim of every POST and the envelope."""
+"""`/v1/batches`: a thin async viewset on the pipeline's HTTP door. The exchange does auth, limits,
+the Idempotency-Key of every POST and the envelope; each action validates, calls one service in a
+worker thread (batches are database work), and serializes."""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.response import Response
+from rest_framework.request import Request
 
-from apps.api.pipeline import ApiView
-from apps.api.request import ApiRequest
-from apps.api.request_facts import log_request
-from apps.core.envelope import failure, success
-from apps.core.errors import ApiError, PayloadTooLarge
-from apps.core.exception_handler import as_api_error
+from apps.core.db import db_call
+from apps.core.errors import InvalidRequest, PayloadTooLarge
 from apps.core.pagination import page_limit
-from apps.inference.streaming import PING, sse, sse_response, with_pings
+from apps.pipeline.exchange import Data, Events, Exchange, Lines
+from apps.pipeline.http import PipelineViewSet, route
 
 from . import services
 from .models import BatchJob
-from .progress import batch_progress_events
+from .progress import BatchProgress
 from .serializers import (
     BatchCreateRequestSerializer,
     BatchListSerializer,
@@ -36,8 +30,6 @@ from .serializers import (
     BatchSerializer,
 )
 from .validation import batch_requests_validate
-
-logger = logging.getLogger(__name__)
 
 NDJSON = "application/x-ndjson"
 
@@ -54,27 +46,30 @@ EVENTS_RESPONSE = OpenApiResponse(
 )
 
 
-class BatchListView(ApiView):
+class BatchViewSet(PipelineViewSet):
+    lookup_field = "batch_id"
+    lookup_value_converter = "str"
+
     @extend_schema(
         operation_id="batches_create",
         summary="Create a batch of completions, chat completions or embeddings",
         request=BatchCreateRequestSerializer,
         responses={201: BatchSerializer},
     )
-    def post(self, request: ApiRequest) -> Response:
+    async def create(self, request: Request) -> Data:
         if len(request.body) > settings.BATCH_MAX_BYTES:  # read first: DRF parses from the cached body
             raise PayloadTooLarge(f"A batch body may be at most {settings.BATCH_MAX_BYTES} bytes.")
         serializer = BatchCreateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        items = batch_requests_validate(principal=request.principal, requests=serializer.validated_data["requests"])
-        claim = request.idempotency_claim
-        batch = services.batch_create(
-            principal=request.principal,
-            items=items,
+        hold = self.exchange.hold
+        batch = await db_call(
+            _create,
+            principal=self.principal,
+            requests=serializer.validated_data["requests"],
             metadata=serializer.validated_data.get("metadata", {}),
-            idempotency_record_id=claim.record_id if claim is not None else None,
+            idempotency_record_id=hold.record_id if hold is not None else None,
         )
-        return Response(BatchSerializer(batch).data, status=201)
+        return Data(BatchSerializer(batch).data, status=201)
 
     @extend_schema(
         operation_id="batches_list",
@@ -82,103 +77,78 @@ class BatchListView(ApiView):
         parameters=[BatchPageQuerySerializer],
         responses={200: BatchListSerializer},
     )
-    def get(self, request: ApiRequest) -> Response:
-        page = services.batch_list(
-            customer_id=request.principal.customer_id,
-            cursor=request.query_params.get("cursor"),
-            limit=page_limit(request.query_params.get("limit")),
-        )
-        return Response(BatchListSerializer(page).data)
+    async def list(self, request: Request) -> Data:
+        cursor, limit = request.query_params.get("cursor"), page_limit(request.query_params.get("limit"))
+        page = await db_call(services.batch_list, customer_id=self.principal.customer_id, cursor=cursor, limit=limit)
+        return Data(BatchListSerializer(page).data)
 
-
-class BatchDetailView(ApiView):
     @extend_schema(
         operation_id="batches_retrieve", summary="A batch: status and counts", responses={200: BatchSerializer}
     )
-    def get(self, request: ApiRequest, batch_id: str) -> Response:
-        batch = services.batch_get(customer_id=request.principal.customer_id, public_id=batch_id)
-        return Response(BatchSerializer(batch).data)
+    async def retrieve(self, request: Request, batch_id: str) -> Data:
+        return Data(BatchSerializer(await self._batch(batch_id)).data)
 
-
-class BatchCancelView(ApiView):
     @extend_schema(
         operation_id="batches_cancel",
         summary="Cancel a batch: pending requests are not run; running ones finish",
         request=None,
         responses={200: BatchSerializer},
     )
-    def post(self, request: ApiRequest, batch_id: str) -> Response:
-        batch = services.batch_cancel(customer_id=request.principal.customer_id, public_id=batch_id)
-        return Response(BatchSerializer(batch).data)
+    @route(detail=True, methods=["post"], url_path="cancel", url_name="cancel")
+    async def cancel(self, request: Request, batch_id: str) -> Data:
+        batch = await db_call(services.batch_cancel, customer_id=self.principal.customer_id, public_id=batch_id)
+        return Data(BatchSerializer(batch).data)
 
-
-class BatchResultsView(ApiView):
     @extend_schema(
         operation_id="batches_results",
         summary="The results of a batch, in request order",
         parameters=[BatchPageQuerySerializer],
         responses={(200, "application/json"): BatchResultListSerializer, (200, NDJSON): NDJSON_RESPONSE},
     )
-    def get(self, request: ApiRequest, batch_id: str) -> Response | StreamingHttpResponse:
-        batch = services.batch_get(customer_id=request.principal.customer_id, public_id=batch_id)
-        # The pipeline always renders JSON (no 406), so the alternative is chosen here, by hand.
+    @route(detail=True, methods=["get"], url_path="results", url_name="results")
+    async def results(self, request: Request, batch_id: str) -> Data | Lines:
+        batch = await self._batch(batch_id)
+        # The exchange always answers JSON (no 406), so the alternative is chosen here, by hand.
         if NDJSON in request.META.get("HTTP_ACCEPT", ""):
-            return StreamingHttpResponse(_json_lines(request, batch), content_type=NDJSON)
+            return Lines(_json_lines(batch), NDJSON)
         cursor, limit = request.query_params.get("cursor"), page_limit(request.query_params.get("limit"))
-        page = services.batch_results_page(batch=batch, cursor=cursor, limit=limit)
-        return Response(BatchResultListSerializer(page).data)
+        page = await db_call(services.batch_results_page, batch=batch, cursor=cursor, limit=limit)
+        return Data(BatchResultListSerializer(page).data)
 
-
-class BatchEventsView(ApiView):
     @extend_schema(
         operation_id="batches_events",
         summary="Follow a batch's progress as Server-Sent Events",
         responses={(200, "text/event-stream"): EVENTS_RESPONSE},
     )
-    def get(self, request: ApiRequest, batch_id: str) -> StreamingHttpResponse:
-        batch = services.batch_get(customer_id=request.principal.customer_id, public_id=batch_id)  # 404 first
-        return sse_response(_progress_events(request, batch))
+    @route(detail=True, methods=["get"], url_path="events", url_name="events")
+    async def events(self, request: Request, batch_id: str) -> Events:
+        progress = await BatchProgress.start(public_id=batch_id, customer_id=self.principal.customer_id)  # 404 first
+        return Events(progress)
+
+    async def _batch(self, batch_id: str) -> BatchJob:
+        return await db_call(services.batch_get, customer_id=self.principal.customer_id, public_id=batch_id)
 
 
-async def _json_lines(request: ApiRequest, batch: BatchJob) -> AsyncIterator[str]:
+def _create(*, principal: Any, requests: list[dict[str, Any]], metadata: dict[str, str], **kwargs: Any) -> BatchJob:
+    """Validation reads the model catalog (maybe the database): one worker-thread call for both."""
+    items = batch_requests_validate(principal=principal, requests=requests)
+    return services.batch_create(principal=principal, items=items, metadata=metadata, **kwargs)
+
+
+async def _json_lines(batch: BatchJob) -> AsyncIterator[str]:
     chunks = services.batch_results_chunks(batch=batch)
-    next_chunk = sync_to_async(_next_chunk, thread_sensitive=False)
-    status = 499  # until the last line went out: the client went away
-    try:
-        while (chunk := await next_chunk(chunks)) is not None:
-            yield "".join(json.dumps(result, separators=(",", ":")) + "\n" for result in chunk)
-        status = 200
-    finally:
-        await _log(request, status)
+    while (chunk := await db_call(_next_chunk, chunks)) is not None:
+        yield "".join(json.dumps(result, separators=(",", ":")) + "\n" for result in chunk)
 
 
 def _next_chunk(chunks: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
-    try:
-        return next(chunks, None)
-    finally:
-        close_old_connections()  # a pool thread, not a request: release the connection now
+    return next(chunks, None)
 
 
-async def _progress_events(request: ApiRequest, batch: BatchJob) -> AsyncIterator[str]:
-    events = with_pings(
-        batch_progress_events(public_id=batch.public_id, customer_id=batch.customer_id), settings.SSE_PING_SECONDS
-    )
-    status = 499
-    try:
-        async for item in events:
-            yield PING if item is None else sse(item["event"], success(item["data"], request_id=request.request_id))
-        status = 200
-    except Exception as exc:  # after the 200: the stream's own `error` event, as for completions
-        error = as_api_error(exc)
-        if not isinstance(exc, ApiError):
-            logger.exception("batch events failed request_id=%s", request.request_id)
-        status = error.status
-        yield sse("error", failure(error.as_dict(), request_id=request.request_id))
-    finally:
-        await events.aclose()
-        await _log(request, status)
-
-
-async def _log(request: ApiRequest, status: int) -> None:
-    # A streamed response is logged when it ends (the pipeline skips it), with its real outcome.
-    await sync_to_async(log_request, thread_sensitive=False)(request.facts, status=status, stream=True)
+async def batch_subscribe(exchange: Exchange, message: dict[str, Any]) -> Events:
+    """The WebSocket door's `{"type": "batch.subscribe", "batch_id": …}`: the SSE `/events` of one
+    of the caller's batches, as frames."""
+    batch_id = message.get("batch_id")
+    if not isinstance(batch_id, str) or not 1 <= len(batch_id) <= 64:
+        raise InvalidRequest("`batch_id` must be the id of one of your batches.", param="batch_id")
+    return Events(await BatchProgress.start(public_id=batch_id, customer_id=exchange.principal.customer_id))

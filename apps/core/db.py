@@ -1,4 +1,4 @@
-"""Database work from async code that runs outside a request (streams, WebSocket messages)."""
+"""Database work from async code, and telling an unreachable database from a wrong query."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, ProgrammingError, close_old_connections
 
 
 async def db_call[T](fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run `fn` in a worker thread and give its connection back afterwards.
 
-    Outside a request nothing closes a thread's connection, so with the PostgreSQL pool every
-    executor thread would keep one checked out until the pool runs dry.
+    Every door of the pipeline runs on the event loop, and Django's ORM is synchronous. Outside
+    Django's own sync request handling nothing closes a thread's connection, so with the PostgreSQL
+    pool every executor thread would otherwise keep one checked out until the pool runs dry.
     """
 
     def closing() -> T:
@@ -23,3 +24,11 @@ async def db_call[T](fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
             close_old_connections()
 
     return await sync_to_async(closing, thread_sensitive=False)()
+
+
+def database_down(exc: BaseException) -> bool:
+    """The database cannot be reached, as opposed to a query of ours being wrong. InterfaceError
+    ("connection already closed") is no DatabaseError, but means the same."""
+    if isinstance(exc, InterfaceError):
+        return True
+    return isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError | ProgrammingError)

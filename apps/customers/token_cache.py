@@ -30,6 +30,13 @@ MAX_ENTRIES = 50_000
 Loader = Callable[[str], Principal | None]
 
 
+class Miss:
+    """`TokenCache.cached` found nothing it may answer with: the database has to be asked."""
+
+
+MISS = Miss()
+
+
 class TokenCache:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -41,16 +48,24 @@ class TokenCache:
     def get(self, secret_hash: str, load: Loader, *, may_load: Callable[[], bool] | None = None) -> Principal | None:
         """The cached answer for this token, else `load`'s, unless `may_load` says no: then None,
         and nothing is cached (the token may well be valid)."""
-        shared_ok = self._sync_generation()
-        with self._lock:
-            hit = self._entries.get(secret_hash)
-        if hit is not None and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
-            return hit[0]
+        hit = self.cached(secret_hash)
+        if not isinstance(hit, Miss):
+            return hit
         if may_load is not None and not may_load():
             return None
         principal = load(secret_hash)
         self._store(secret_hash, principal)
         return principal
+
+    def cached(self, secret_hash: str) -> Principal | None | Miss:
+        """The cached answer for this token (None: known to be invalid), or MISS. Never touches the
+        database, so the event loop may call it."""
+        shared_ok = self._sync_generation()
+        with self._lock:
+            hit = self._entries.get(secret_hash)
+        if hit is not None and (shared_ok or self._clock() - hit[1] < STALE_AFTER_SECONDS):
+            return hit[0]
+        return MISS
 
     def clear(self) -> None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Idempotency keys: claim, complete, release, replay. Every case is in docs/idempotency.md."""
+"""Idempotency keys: hold, complete, release, replay. Every case is in docs/idempotency.md."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ State = IdempotencyRecord.State
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
-    """This request holds the key and must complete or release it."""
+class KeyHold:
+    """This request holds the key (its record is `in_progress` under its request id) and must
+    complete or release it."""
 
     record_id: int
     request_id: str
@@ -55,12 +56,12 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def idempotency_begin(*, customer_id: int, key: str, fingerprint: str, request_id: str) -> Claim | StoredResponse:
-    """Claim the key, or answer with what the earlier request with this key decided."""
+def idempotency_begin(*, customer_id: int, key: str, fingerprint: str, request_id: str) -> KeyHold | StoredResponse:
+    """Hold the key, or answer with what the earlier request with this key decided."""
     for _ in range(3):  # a competing delete or takeover can race us; the loop settles it
-        claim = _try_insert(customer_id=customer_id, key=key, fingerprint=fingerprint, request_id=request_id)
-        if claim is not None:
-            return claim
+        hold = _try_insert(customer_id=customer_id, key=key, fingerprint=fingerprint, request_id=request_id)
+        if hold is not None:
+            return hold
         existing = IdempotencyRecord.objects.filter(customer_id=customer_id, key=key).first()
         if existing is None:
             continue
@@ -79,11 +80,11 @@ def idempotency_begin(*, customer_id: int, key: str, fingerprint: str, request_i
 
 
 def idempotency_complete(
-    *, claim: Claim, status: int, body: bytes, headers: dict[str, str], events: list[str] | None = None
+    *, hold: KeyHold, status: int, body: bytes, headers: dict[str, str], events: list[str] | None = None
 ) -> None:
     """Store the final response. Call inside the transaction that records the usage charge."""
     updated = IdempotencyRecord.objects.filter(
-        pk=claim.record_id, state=State.IN_PROGRESS, request_id=claim.request_id
+        pk=hold.record_id, state=State.IN_PROGRESS, request_id=hold.request_id
     ).update(
         state=State.COMPLETED,
         response_status=status,
@@ -92,13 +93,13 @@ def idempotency_complete(
         response_events=events,
     )
     if updated != 1:
-        # Another request took the claim over (ours was presumed dead): roll back our charge.
+        # Another request took the key over (ours was presumed dead): roll back our charge.
         raise IdempotencyRequestInProgress(param="Idempotency-Key")
 
 
-def idempotency_release(*, claim: Claim) -> None:
+def idempotency_release(*, hold: KeyHold) -> None:
     """Free the key after a rejection or a failure, so that a retry executes."""
-    IdempotencyRecord.objects.filter(pk=claim.record_id, state=State.IN_PROGRESS, request_id=claim.request_id).delete()
+    IdempotencyRecord.objects.filter(pk=hold.record_id, state=State.IN_PROGRESS, request_id=hold.request_id).delete()
 
 
 def idempotency_prune(*, batch_size: int = 1000) -> int:
@@ -113,7 +114,7 @@ def idempotency_prune(*, batch_size: int = 1000) -> int:
         deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
 
 
-def _try_insert(*, customer_id: int, key: str, fingerprint: str, request_id: str) -> Claim | None:
+def _try_insert(*, customer_id: int, key: str, fingerprint: str, request_id: str) -> KeyHold | None:
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -127,18 +128,18 @@ def _try_insert(*, customer_id: int, key: str, fingerprint: str, request_id: str
             )
     except IntegrityError:
         return None
-    return Claim(record_id=record.pk, request_id=request_id)
+    return KeyHold(record_id=record.pk, request_id=request_id)
 
 
-def _take_over_if_stale(existing: IdempotencyRecord, *, request_id: str) -> Claim | None:
+def _take_over_if_stale(existing: IdempotencyRecord, *, request_id: str) -> KeyHold | None:
     stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS)
     if existing.claimed_at > stale_before:
         return None
-    # Compare-and-set on the old claim: of several retries, exactly one takes it over.
+    # Compare-and-set on the old hold: of several retries, exactly one takes it over.
     taken = IdempotencyRecord.objects.filter(
         pk=existing.pk, state=State.IN_PROGRESS, claimed_at=existing.claimed_at, request_id=existing.request_id
     ).update(claimed_at=timezone.now(), request_id=request_id)
-    return Claim(record_id=existing.pk, request_id=request_id) if taken == 1 else None
+    return KeyHold(record_id=existing.pk, request_id=request_id) if taken == 1 else None
 
 
 def _delete_if_unchanged(existing: IdempotencyRecord) -> None:

@@ -5,7 +5,7 @@ class InferenceConfig(AppConfig):
     name = "apps.inference"
 
     def ready(self) -> None:
-        from apps.request_logs.metrics import register_gauge_source
+        from apps.operations.metrics import register_gauge_source
 
         from .metrics import engine_queue_depth
 

@@ -1,5 +1,5 @@
 """Request and response shapes of the inference endpoints. OpenAI's field names where they exist
-(DESIGN §3.6). Class names become the schema's component names and the SDK's type names."""
+(docs/api-contract.md). Class names become the schema's component names and the SDK's type names."""
 
 from __future__ import annotations
 
@@ -9,58 +9,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.strict_serializers import BooleanValue, FloatValue, IntegerValue, StrictSerializer, TextField
+
 MAX_STOP_SEQUENCES = 4
-
-
-class StrictSerializer(serializers.Serializer[dict[str, Any]]):
-    """Unknown fields are an error naming the field, not silently ignored (a typo'd
-    `max_token` would otherwise run with the default and surprise the caller)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class TextField(serializers.CharField):
-    """A string and only a string: DRF's CharField would turn 42 into "42"."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class IntegerValue(serializers.IntegerField):
-    """A JSON number and only a number: DRF's IntegerField would turn "12" into 12 and true into 1."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool | str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class FloatValue(serializers.FloatField):
-    """A JSON number and only a number (not "0.5", not true)."""
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool | str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class BooleanValue(serializers.BooleanField):
-    """true or false: DRF's BooleanField would also take "yes", "on", 1 and "0"."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
 MAX_STOP_CHARS = 64
 
 

@@ -1,20 +1,19 @@
 """Completions, chat and embeddings: pick the model, run its backend, report the cost.
 
-Services take plain values and return plain results; the charge they report is committed by the
-pipeline together with the idempotency key (apps/api/pipeline.py, step 8)."""
+Services take a principal and a typed request (requests.py) and return the answer's data with its
+charge, or a started stream; the pipeline commits the charge together with the idempotency key
+(apps/pipeline/exchange.py, step 7). Nothing here knows which door the request came through.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
-
-from apps.backends.base import Backend, ChatMessage, Generation, GenerationParams, StreamEvent, Usage
+from apps.backends.base import ChatBackend, EmbeddingBackend, Generation, Usage
 from apps.backends.registry import backend_for
-from apps.core.errors import InvalidRequest
+from apps.core.errors import InvalidRequest, ServiceUnavailable
 from apps.core.ids import prefixed_id
 from apps.customers.principal import Principal
 from apps.models_registry.catalog import CatalogModel
@@ -22,90 +21,85 @@ from apps.models_registry.models import Model
 from apps.models_registry.services import model_get
 from apps.usage.charges import Charge
 
+from .generation_events import GenerationEvents, usage_dict
+from .requests import ChatRequest, CompletionRequest, EmbeddingRequest
+
 
 @dataclass(frozen=True, slots=True)
-class InferenceResult:
+class Completed:
     data: dict[str, Any]
     charge: Charge
 
 
-@dataclass(frozen=True, slots=True)
-class StreamStart:
-    """A generation to stream, and its charge with usage still zero (the stream fills it in)."""
-
-    generation: AsyncIterator[StreamEvent]
-    charge: Charge
-
-
-def inference_model(*, principal: Principal, model_id: str, kind: str) -> tuple[CatalogModel, Backend]:
-    """The model a request names and its backend: 404 unknown, 403 not allowed, 400 wrong kind."""
-    model = model_get(principal=principal, model_id=model_id, param="model")
-    if model.kind != kind:
-        raise InvalidRequest(
-            f"The model '{model.id}' is a {model.kind} model; this endpoint needs a {kind} model.", param="model"
-        )
-    return model, backend_for(backend=model.backend, config=model.config)
-
-
-def generation_params(validated: dict[str, Any]) -> GenerationParams:
-    return GenerationParams(
-        max_tokens=validated["max_tokens"],
-        temperature=validated.get("temperature"),
-        top_p=validated.get("top_p"),
-        stop=tuple(validated.get("stop", ())),
-        seed=validated.get("seed"),
-    )
-
-
-def chat_messages(validated: dict[str, Any]) -> list[ChatMessage]:
-    return [ChatMessage(role=m["role"], content=m["content"]) for m in validated["messages"]]
-
-
-def completion_create(*, principal: Principal, validated: dict[str, Any]) -> InferenceResult:
-    model, backend = inference_model(principal=principal, model_id=validated["model"], kind=Model.Kind.CHAT)
-    generation = async_to_sync(backend.complete)(prompt=validated["prompt"], params=generation_params(validated))
+async def complete(principal: Principal, request: CompletionRequest) -> Completed:
+    model, backend = await _chat_model(principal, request.model)
+    generation = await backend.complete(prompt=request.prompt, params=request.params)
     data = _generated(prefixed_id("cmpl"), model, generation, choice={"text": generation.text})
-    return InferenceResult(data=data, charge=_charge(principal, model, "completions", generation))
+    return Completed(data, _charge(principal, model, "completions", generation.usage))
 
 
-def chat_completion_create(*, principal: Principal, validated: dict[str, Any]) -> InferenceResult:
-    model, backend = inference_model(principal=principal, model_id=validated["model"], kind=Model.Kind.CHAT)
-    generation = async_to_sync(backend.chat)(messages=chat_messages(validated), params=generation_params(validated))
+async def chat(principal: Principal, request: ChatRequest) -> Completed:
+    model, backend = await _chat_model(principal, request.model)
+    generation = await backend.chat(messages=request.messages, params=request.params)
     message = {"role": "assistant", "content": generation.text}
     data = _generated(prefixed_id("chatcmpl"), model, generation, choice={"message": message})
-    return InferenceResult(data=data, charge=_charge(principal, model, "chat.completions", generation))
+    return Completed(data, _charge(principal, model, "chat.completions", generation.usage))
 
 
-def completion_stream(*, principal: Principal, validated: dict[str, Any]) -> StreamStart:
-    model, backend = inference_model(principal=principal, model_id=validated["model"], kind=Model.Kind.CHAT)
-    generation = backend.complete_stream(prompt=validated["prompt"], params=generation_params(validated))
-    return StreamStart(generation=generation, charge=_charge(principal, model, "completions", None))
+async def complete_stream(principal: Principal, request: CompletionRequest) -> GenerationEvents:
+    model, backend = await _chat_model(principal, request.model)
+    stream = backend.complete_stream(prompt=request.prompt, params=request.params)
+    return await GenerationEvents.start(stream, charge=_charge(principal, model, "completions", Usage(0)))
 
 
-def chat_completion_stream(*, principal: Principal, validated: dict[str, Any]) -> StreamStart:
-    model, backend = inference_model(principal=principal, model_id=validated["model"], kind=Model.Kind.CHAT)
-    generation = backend.chat_stream(messages=chat_messages(validated), params=generation_params(validated))
-    return StreamStart(generation=generation, charge=_charge(principal, model, "chat.completions", None))
+async def chat_stream(principal: Principal, request: ChatRequest) -> GenerationEvents:
+    model, backend = await _chat_model(principal, request.model)
+    stream = backend.chat_stream(messages=request.messages, params=request.params)
+    return await GenerationEvents.start(stream, charge=_charge(principal, model, "chat.completions", Usage(0)))
 
 
-def embeddings_create(*, principal: Principal, validated: dict[str, Any]) -> InferenceResult:
-    model, backend = inference_model(principal=principal, model_id=validated["model"], kind=Model.Kind.EMBEDDING)
-    result = async_to_sync(backend.embed)(inputs=validated["input"])
+async def embed(principal: Principal, request: EmbeddingRequest) -> Completed:
+    model = await _model_of_kind(principal, request.model, Model.Kind.EMBEDDING)
+    backend = backend_for(backend=model.backend, config=model.config)
+    if not isinstance(backend, EmbeddingBackend):
+        raise _misconfigured(model)
+    result = await backend.embed(inputs=request.inputs)
     data = {
         "model": model.id,
         "items": [{"index": i, "embedding": vector} for i, vector in enumerate(result.vectors)],
         "usage": usage_dict(result.usage),
     }
-    charge = Charge(principal.customer_id, principal.token_id, model.id, "embeddings", result.usage)
-    return InferenceResult(data=data, charge=charge)
+    return Completed(data, _charge(principal, model, "embeddings", result.usage))
 
 
-def usage_dict(usage: Any) -> dict[str, int]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
+async def _chat_model(principal: Principal, model_id: str) -> tuple[CatalogModel, ChatBackend]:
+    model = await _model_of_kind(principal, model_id, Model.Kind.CHAT)
+    backend = backend_for(backend=model.backend, config=model.config)
+    if not isinstance(backend, ChatBackend):
+        raise _misconfigured(model)
+    return model, backend
+
+
+async def _model_of_kind(principal: Principal, model_id: str, kind: str) -> CatalogModel:
+    """The model a request names: 404 unknown, 403 not allowed, 400 the wrong kind."""
+    model = await model_get(principal=principal, model_id=model_id, param="model")
+    if model.kind != kind:
+        raise InvalidRequest(wrong_kind(model.id, model.kind, kind), param="model")
+    return model
+
+
+def wrong_kind(model_id: str, kind: str, wanted: str) -> str:
+    def article(word: str) -> str:
+        return "an" if word[:1] in "aeiou" else "a"
+
+    return (
+        f"The model '{model_id}' is {article(kind)} {kind} model; this endpoint needs {article(wanted)} {wanted} model."
+    )
+
+
+def _misconfigured(model: CatalogModel) -> ServiceUnavailable:
+    # A registry row whose backend cannot serve its kind (the admin's form refuses to save one).
+    return ServiceUnavailable(f"The model '{model.id}' is misconfigured; an operator has to fix it.")
 
 
 def _generated(
@@ -120,6 +114,5 @@ def _generated(
     }
 
 
-def _charge(principal: Principal, model: CatalogModel, endpoint: str, generation: Generation | None) -> Charge:
-    usage = generation.usage if generation is not None else Usage(prompt_tokens=0)
+def _charge(principal: Principal, model: CatalogModel, endpoint: str, usage: Usage) -> Charge:
     return Charge(principal.customer_id, principal.token_id, model.id, endpoint, usage)

@@ -1,20 +1,19 @@
-"""Thin endpoints: validate, call one service, serialize. The pipeline does the rest."""
+"""The inference endpoints and the model list over HTTP: thin async viewsets on the pipeline's HTTP
+door. Each action hands its body to the endpoint table; the exchange does the rest."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from asgiref.sync import async_to_sync
-from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.response import Response
-from rest_framework.serializers import Serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
 
-from apps.api.pipeline import ApiView
-from apps.api.request import ApiRequest
+from apps.core.pagination import page_limit, paginate_sorted
+from apps.models_registry.serializers import ModelListSerializer, ModelSerializer
+from apps.models_registry.services import model_get, models_visible_to
+from apps.pipeline.exchange import Data, Events
+from apps.pipeline.http import PipelineViewSet, route
 
-from . import services
+from .endpoints import CHAT_COMPLETIONS, COMPLETIONS, EMBEDDINGS
 from .serializers import (
     ChatCompletionRequestSerializer,
     ChatCompletionSerializer,
@@ -23,7 +22,6 @@ from .serializers import (
     EmbeddingListSerializer,
     EmbeddingRequestSerializer,
 )
-from .streaming import StreamContext, sse_events, sse_response, started
 
 SSE_RESPONSE = OpenApiResponse(
     response=OpenApiTypes.STR,
@@ -35,46 +33,16 @@ SSE_RESPONSE = OpenApiResponse(
 )
 
 
-class InferenceView(ApiView):
-    request_serializer: type[Serializer[Any]]
-
-    def validated(self, request: ApiRequest) -> dict[str, Any]:
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        request.facts.model = serializer.validated_data.get("model", "")
-        return serializer.validated_data
-
-    def respond(
-        self, request: ApiRequest, result: services.InferenceResult, serializer: type[Serializer[Any]]
-    ) -> Response:
-        self.charge(request, result.charge)
-        return Response(serializer(result.data).data)
-
-    def stream(self, request: ApiRequest, start: services.StreamStart) -> StreamingHttpResponse:
-        generation = async_to_sync(started)(start.generation)
-        context = StreamContext(facts=request.facts, charge=start.charge, claim=request.idempotency_claim)
-        return sse_response(sse_events(context, generation))
-
-
-class CompletionView(InferenceView):
-    request_serializer = CompletionRequestSerializer
-
+class InferenceViewSet(PipelineViewSet):
     @extend_schema(
         operation_id="completions_create",
         summary="Complete a prompt",
         request=CompletionRequestSerializer,
         responses={(200, "application/json"): CompletionSerializer, (200, "text/event-stream"): SSE_RESPONSE},
     )
-    def post(self, request: ApiRequest) -> HttpResponseBase:
-        validated = self.validated(request)
-        if validated["stream"]:
-            return self.stream(request, services.completion_stream(principal=request.principal, validated=validated))
-        result = services.completion_create(principal=request.principal, validated=validated)
-        return self.respond(request, result, CompletionSerializer)
-
-
-class ChatCompletionView(InferenceView):
-    request_serializer = ChatCompletionRequestSerializer
+    @route(detail=False, methods=["post"], url_path="completions", url_name="completions")
+    async def complete(self, request: Request) -> Data | Events:
+        return await COMPLETIONS.call(self.exchange, request.data)
 
     @extend_schema(
         operation_id="chat_completions_create",
@@ -82,18 +50,9 @@ class ChatCompletionView(InferenceView):
         request=ChatCompletionRequestSerializer,
         responses={(200, "application/json"): ChatCompletionSerializer, (200, "text/event-stream"): SSE_RESPONSE},
     )
-    def post(self, request: ApiRequest) -> HttpResponseBase:
-        validated = self.validated(request)
-        if validated["stream"]:
-            return self.stream(
-                request, services.chat_completion_stream(principal=request.principal, validated=validated)
-            )
-        result = services.chat_completion_create(principal=request.principal, validated=validated)
-        return self.respond(request, result, ChatCompletionSerializer)
-
-
-class EmbeddingsView(InferenceView):
-    request_serializer = EmbeddingRequestSerializer
+    @route(detail=False, methods=["post"], url_path="chat/completions", url_name="chat-completions")
+    async def chat(self, request: Request) -> Data | Events:
+        return await CHAT_COMPLETIONS.call(self.exchange, request.data)
 
     @extend_schema(
         operation_id="embeddings_create",
@@ -101,6 +60,34 @@ class EmbeddingsView(InferenceView):
         request=EmbeddingRequestSerializer,
         responses={200: EmbeddingListSerializer},
     )
-    def post(self, request: ApiRequest) -> Response:
-        result = services.embeddings_create(principal=request.principal, validated=self.validated(request))
-        return self.respond(request, result, EmbeddingListSerializer)
+    @route(detail=False, methods=["post"], url_path="embeddings", url_name="embeddings")
+    async def embed(self, request: Request) -> Data | Events:
+        return await EMBEDDINGS.call(self.exchange, request.data)
+
+
+class ModelViewSet(PipelineViewSet):
+    lookup_field = "model_id"
+    lookup_value_converter = "str"
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="List the models this token may use",
+        parameters=[
+            OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
+            OpenApiParameter("limit", int, description="Items per page, 1-100 (default 20)."),
+        ],
+        responses={200: ModelListSerializer},
+    )
+    async def list(self, request: Request) -> Data:
+        page = paginate_sorted(
+            await models_visible_to(principal=self.principal),
+            cursor=request.query_params.get("cursor"),
+            limit=page_limit(request.query_params.get("limit")),
+            key="id",
+        )
+        # The catalog serialized each model once; the list is assembled, not re-serialized.
+        return Data({"items": [model.public for model in page.items], "next_cursor": page.next_cursor})
+
+    @extend_schema(operation_id="models_retrieve", summary="Get one model", responses={200: ModelSerializer})
+    async def retrieve(self, request: Request, model_id: str) -> Data:
+        return Data((await model_get(principal=self.principal, model_id=model_id)).public)

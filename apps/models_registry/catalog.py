@@ -19,6 +19,8 @@ from typing import Any
 
 from django.core.cache import cache
 
+from apps.core.db import db_call
+
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "models:generation"
@@ -45,16 +47,23 @@ class ModelCatalog:
         self._loaded_at = 0.0
 
     def enabled(self) -> dict[str, CatalogModel]:
-        """Enabled models by id, in id order."""
+        """Enabled models by id, in id order. May read the database: not on an event loop."""
+        models, generation = self._current()
+        return models if models is not None else self._load(generation)
+
+    async def aenabled(self) -> dict[str, CatalogModel]:
+        """`enabled()` for the event loop: only a reload reads the database, in a worker thread."""
+        models, generation = self._current()
+        return models if models is not None else await db_call(self._load, generation)
+
+    def _current(self) -> tuple[dict[str, CatalogModel] | None, object]:
+        """The models if they are fresh (else None), and the shared generation to load under."""
         try:
             generation = cache.get(GENERATION_KEY)
             stale = generation != self._generation
         except Exception:
             generation, stale = self._generation, time.monotonic() - self._loaded_at > STALE_AFTER_SECONDS
-        models = self._models
-        if models is None or stale:
-            models = self._load(generation)
-        return models
+        return (None if stale else self._models), generation
 
     def clear(self) -> None:
         with self._lock:

@@ -7,18 +7,14 @@ other columns is off, because ORDER BY latency over the whole table is a full so
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from .filters import ErrorCodeFilter, ModelFilter, PeriodFilter, StatusClassFilter
-from .models import DailyUsage, RequestLog
+from .models import RequestLog
 from .paginator import CappedCountPaginator
 from .search import request_log_search
-from .usage_views import daily_usage_view
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,13 +64,3 @@ class RequestLogAdmin(ReadOnlyAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         return request_log_search(queryset=queryset, term=search_term), False
-
-
-@admin.register(DailyUsage)
-class DailyUsageAdmin(ReadOnlyAdmin):
-    """Tokens per customer, UTC day and model; the page is `usage_views.daily_usage_view`."""
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        return daily_usage_view(request, context=self.admin_site.each_context(request), opts=self.opts)

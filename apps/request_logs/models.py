@@ -12,7 +12,7 @@ class RequestLog(models.Model):
     (`apps.request_logs.noise`), so a scanner cannot grow this table without bound.
     """
 
-    request_id = models.CharField(max_length=32, db_index=True)
+    request_id = models.CharField(max_length=64, db_index=True)  # `req_…`, or `batch_…:<index>` for a batch item
     created_at = models.DateTimeField(default=timezone.now)
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
@@ -51,12 +51,3 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.method} {self.path} {self.status}"
-
-
-class DailyUsage(RequestLog):
-    """The admin's "usage per customer, day and model" page; a view over request logs, no table."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "daily usage"
-        verbose_name_plural = "daily usage"

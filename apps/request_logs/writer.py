@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections
 from django.utils import timezone
 
+from apps.customers.last_used import last_used
+
 from .noise import NoiseAggregator, is_noise
 
 logger = logging.getLogger(__name__)
@@ -33,7 +35,6 @@ ROW_ERRORS = (DataError, IntegrityError, ValueError, TypeError)
 class RequestLogWriter:
     def __init__(self, *, max_buffer: int, batch_size: int, noise: NoiseAggregator) -> None:
         self._rows: deque[dict[str, Any]] = deque()
-        self._touched_tokens: set[int] = set()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._max_buffer = max_buffer
@@ -52,16 +53,12 @@ class RequestLogWriter:
             self._rows.append(row)
             self._trim()
 
-    def touch_token(self, token_id: int) -> None:
-        with self._lock:
-            self._touched_tokens.add(token_id)
-
     def discard(self) -> None:
         """Forget everything buffered (tests start each case from an empty buffer)."""
         with self._lock:
             self._rows.clear()
-            self._touched_tokens.clear()
         self.noise.drain()
+        last_used.discard()
 
     @property
     def pending(self) -> int:
@@ -75,7 +72,7 @@ class RequestLogWriter:
         with self._flush_lock:
             self._enqueue(self.noise.drain(now=None if everything else timezone.now()))
             written = self._write_rows()
-            self._write_token_usage()
+            last_used.flush()  # the tokens' `last_used_at` marks ride on this thread too
             return written
 
     def start(self) -> None:
@@ -148,18 +145,6 @@ class RequestLogWriter:
             self._rows.extendleft(reversed(batch))
             self._trim()
         logger.warning("request log: database unavailable, %d rows kept for retry", len(self._rows))
-
-    def _write_token_usage(self) -> None:
-        from apps.customers.models import ApiToken
-
-        with self._lock:
-            token_ids, self._touched_tokens = self._touched_tokens, set()
-        if token_ids:
-            try:
-                # queryset.update sends no post_save: last_used_at must not invalidate token caches.
-                ApiToken.objects.filter(pk__in=token_ids).update(last_used_at=timezone.now())
-            except Exception:
-                logger.warning("request log: could not update last_used_at for %d tokens", len(token_ids))
 
 
 request_log_writer = RequestLogWriter(

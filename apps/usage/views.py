@@ -1,23 +1,30 @@
+"""`GET /v1/usage`: the calling customer's token usage per UTC day and model."""
+
+from __future__ import annotations
+
 from drf_spectacular.utils import extend_schema
-from rest_framework.response import Response
+from rest_framework.request import Request
 
-from apps.api.pipeline import ApiView
-from apps.api.request import ApiRequest
+from apps.core.db import db_call
+from apps.pipeline.exchange import Data
+from apps.pipeline.http import PipelineViewSet, route
 
-from .charges import usage_by_day_and_model
 from .serializers import UsageQuerySerializer, UsageReportSerializer
+from .totals import usage_totals
 
 
-class UsageView(ApiView):
+class UsageViewSet(PipelineViewSet):
     @extend_schema(
         operation_id="usage_retrieve",
         summary="Token usage of the calling customer per UTC day and model",
         parameters=[UsageQuerySerializer],
         responses={200: UsageReportSerializer},
     )
-    def get(self, request: ApiRequest) -> Response:
+    @route(detail=False, methods=["get"], url_path="usage", url_name="usage")
+    async def report(self, request: Request) -> Data:
         query = UsageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         start, end = query.validated_data["start"], query.validated_data["end"]
-        items = usage_by_day_and_model(customer_id=request.principal.customer_id, start=start, end=end)
-        return Response(UsageReportSerializer({"start": start, "end": end, "items": items}).data)
+        rows = await db_call(usage_totals, first_day=start, last_day=end, customer_id=self.principal.customer_id)
+        items = sorted(rows, key=lambda row: (row.day, row.model))  # oldest first
+        return Data(UsageReportSerializer({"start": start, "end": end, "items": items}).data)

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .views import StaticModelListView
+from .views import StaticModelViewSet
 
-urlpatterns = [path("v1/models", StaticModelListView.as_view())]
+urlpatterns = [path("v1/models", StaticModelViewSet.as_view({"get": "list"}))]

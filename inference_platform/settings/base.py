@@ -33,12 +33,13 @@ INSTALLED_APPS = [
     "apps.ratelimits",
     "apps.models_registry",
     "apps.request_logs",
+    "apps.operations",
     "apps.usage",
     "apps.idempotency",
     "apps.inference",
     "django_tasks_db",
     "apps.batches",
-    "apps.api",
+    "apps.pipeline",
 ]
 
 # The admin's stack. `/v1/` never sees it: `apps.core.api_handler` serves the API with none of
@@ -145,11 +146,10 @@ STATIC_ROOT = VAR_DIR / "static"
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    # `/v1/` views set their own (apps.api.pipeline.ApiView); these defaults serve the docs page.
+    # `/v1/` viewsets set their own (apps.pipeline.http.PipelineViewSet); these serve the docs page.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [],
-    "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -172,11 +172,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BatchStatus": "apps.batches.models.BatchJob.Status",
         "BatchItemStatus": "apps.batches.models.BatchItem.Status",
-        "BatchEndpoint": "apps.batches.endpoints.ENDPOINT_CHOICES",
+        "BatchEndpoint": "apps.batches.serializers.ENDPOINT_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.api.schema.add_api_contract",
+        "apps.pipeline.schema.add_api_contract",
     ],
 }
 

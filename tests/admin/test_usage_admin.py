@@ -12,7 +12,7 @@ from apps.usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-URL = "/admin/request_logs/dailyusage/"
+URL = "/admin/usage/dailyusage/"
 
 
 def charge(log_row, request_id, customer, prompt, completion, *, model="smollm2-135m-instruct", minutes_ago=0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from apps.backends.sse import sse_data
+from apps.backends.sse_reader import sse_data
 
 from .conftest import Runner
 

@@ -10,12 +10,13 @@ from django_tasks_db.models import DBTaskResult
 
 from apps.backends.base import Usage
 from apps.backends.fake import FakeBackend
-from apps.batches import claims
-from apps.batches.claims import ItemOutcome
+from apps.batches import leases
 from apps.batches.models import BatchItem, BatchJob
 from apps.batches.tasks import batch_watchdog
 from apps.core.errors import ModelOverloaded
 from apps.customers.models import ApiToken
+from apps.pipeline import settlement
+from apps.pipeline.settlement import Settlement, settle_group
 from apps.usage.charges import Charge
 from apps.usage.models import UsageRecord
 from tests.support.factories import make_fake_model
@@ -120,15 +121,15 @@ def test_an_overloaded_model_makes_items_wait_without_using_attempts(api, token,
 
 def test_a_commit_that_never_happened_runs_the_item_again_and_charges_once(api, token, settings, monkeypatch):
     settings.BATCH_ITEM_LEASE_SECONDS = 0.3
-    real_settle, groups = claims.items_settle, []
+    real_settle, groups = settlement.settle_group, []
 
-    def crash_first_commit_of_item_0(*, batch, finished):
-        groups.append(sorted(item.index for item, _ in finished))
+    def crash_first_commit_of_item_0(settlements):
+        groups.append(sorted(int(s.request_id.rsplit(":", 1)[1]) for s in settlements))
         if [0 in group for group in groups].count(True) == 1 and 0 in groups[-1]:
             raise RuntimeError("worker died before commit")
-        return real_settle(batch=batch, finished=finished)
+        return real_settle(settlements)
 
-    monkeypatch.setattr(claims, "items_settle", crash_first_commit_of_item_0)
+    monkeypatch.setattr(settlement, "settle_group", crash_first_commit_of_item_0)
 
     batch_id = run_batch(api, token, [embed_item("a"), embed_item("b")])
 
@@ -138,11 +139,11 @@ def test_a_commit_that_never_happened_runs_the_item_again_and_charges_once(api, 
     assert BatchItem.objects.get(index=0).attempts == 2
 
 
-def test_a_dead_workers_claimed_items_are_taken_over_after_the_lease(api, token, settings):
+def test_a_dead_workers_leased_items_are_taken_over_after_the_lease(api, token, settings):
     settings.BATCH_ITEM_LEASE_SECONDS = 0.3
     batch_id = create_batch(api, token, [embed_item(str(i)) for i in range(4)]).json()["data"]["id"]
     BatchJob.objects.update(status="running")
-    dead = claims.items_claim(batch_pk=batch_row(batch_id).pk, limit=2, lease_s=0.3, max_attempts=3)
+    dead = leases.items_lease(batch_pk=batch_row(batch_id).pk, limit=2, lease_s=0.3, max_attempts=3)
 
     drain_tasks()
 
@@ -151,18 +152,23 @@ def test_a_dead_workers_claimed_items_are_taken_over_after_the_lease(api, token,
     assert set(BatchItem.objects.filter(index__in=[i.index for i in dead]).values_list("attempts", flat=True)) == {2}
 
 
-def test_a_lost_claim_cannot_commit_and_an_item_cannot_be_charged_twice(api, token):
+def test_a_lost_lease_cannot_commit_and_an_item_cannot_be_charged_twice(api, token):
     batch_id = create_batch(api, token, [embed_item("a")]).json()["data"]["id"]
     BatchJob.objects.update(status="running")
     batch = batch_row(batch_id)
-    mine = claims.items_claim(batch_pk=batch.pk, limit=1, lease_s=30, max_attempts=3)[0]
+    mine = leases.items_lease(batch_pk=batch.pk, limit=1, lease_s=30, max_attempts=3)[0]
     BatchItem.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    theirs = claims.items_claim(batch_pk=batch.pk, limit=1, lease_s=30, max_attempts=3)[0]
+    theirs = leases.items_lease(batch_pk=batch.pk, limit=1, lease_s=30, max_attempts=3)[0]
     charge = Charge(batch.customer_id, batch.token_id, "fake-embed", "embeddings", Usage(prompt_tokens=2))
-    outcome = ItemOutcome(response={"ok": 1}, usage={"prompt_tokens": 2}, charge=charge)
 
-    assert claims.items_settle(batch=batch, finished=[(mine, outcome)]) == [False]  # lease taken over
-    assert claims.items_settle(batch=batch, finished=[(theirs, outcome), (theirs, outcome)]) == [True, False]
+    def finished(item):
+        def finish():
+            return leases.item_finish(item=item, batch_pk=batch.pk, response={"ok": 1}, error=None, usage=charge.usage)
+
+        return Settlement(request_id=f"{batch_id}:0", charge=charge, door_write=finish)
+
+    assert settle_group([finished(mine)]) == [False]  # lease taken over
+    assert settle_group([finished(theirs), finished(theirs)]) == [True, False]
     assert UsageRecord.objects.count() == 1 and batch_row(batch_id).completed_count == 1
 
 
@@ -170,7 +176,7 @@ def test_items_whose_every_attempt_died_fail_without_charge(api, token, settings
     settings.BATCH_ITEM_MAX_ATTEMPTS = 1
     batch_id = create_batch(api, token, [embed_item("a"), embed_item("b")]).json()["data"]["id"]
     BatchJob.objects.update(status="running")
-    claims.items_claim(batch_pk=batch_row(batch_id).pk, limit=1, lease_s=0, max_attempts=1)
+    leases.items_lease(batch_pk=batch_row(batch_id).pk, limit=1, lease_s=0, max_attempts=1)
 
     drain_tasks()
 

@@ -117,7 +117,7 @@ def test_a_failure_after_the_200_ends_the_events_with_an_error_event(api, token,
         yield {"event": "progress", "data": {"id": batch_id}}
         raise ConnectionError("database gone")
 
-    monkeypatch.setattr("apps.batches.views.batch_progress_events", progress_then_database_gone)
+    monkeypatch.setattr("apps.batches.progress.batch_progress_events", progress_then_database_gone)
     response = api.get(f"/v1/batches/{batch_id}/events", token=token)
 
     events = parse_sse(response.text)

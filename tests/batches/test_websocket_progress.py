@@ -3,8 +3,6 @@ events as `GET /v1/batches/{id}/events`, as frames of one stream id."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
@@ -101,24 +99,26 @@ def test_a_missing_batch_id_names_the_param(token):
     assert frames[0]["error"]["code"] == "invalid_request" and frames[0]["error"]["param"] == "batch_id"
 
 
-def test_cancel_ends_a_subscription_and_the_socket_stays_usable(api, token):
+def test_cancel_ends_a_subscription_with_done_and_the_socket_stays_usable(api, token):
     batch_id = create_batch(api, token, [embed_item("e1")]).json()["data"]["id"]  # no worker: stays queued
 
-    async def scenario() -> tuple[dict, dict]:
+    async def scenario() -> tuple[dict, dict, dict]:
         ws = await connect(token)
         await ws.send_json_to(subscribe("b1", batch_id))
         first = await ws.receive_json_from(timeout=10)
         await ws.send_json_to({"id": "b1", "type": "cancel"})
-        await asyncio.sleep(0.2)
+        last = await ws.receive_json_from(timeout=5)  # a request's last frame is `done` or `error`
         assert await ws.receive_nothing(timeout=0.3)
         await ws.send_json_to(subscribe("b2", batch_id))  # the id space is free again
         again = await ws.receive_json_from(timeout=10)
         await ws.disconnect()
-        return first, again
+        return first, last, again
 
-    first, again = async_to_sync(scenario)()
+    first, last, again = async_to_sync(scenario)()
 
     assert first["meta"]["event"] == "progress" and first["data"]["status"] == "queued"
+    assert last["meta"]["event"] == "done" and last["meta"]["stream_id"] == "b1"
+    assert last["data"]["status"] == "queued"  # the batch as last seen: it goes on without the subscriber
     assert again["meta"]["stream_id"] == "b2"
     request_log_writer.flush()
     assert RequestLog.objects.filter(method="WS", status=499).count() >= 1

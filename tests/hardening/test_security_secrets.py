@@ -140,7 +140,7 @@ def _database_down(**_kwargs: Any) -> Any:
 
 @pytest.mark.parametrize("failure", [_explode, _database_down], ids=["bug", "database down"])
 def test_errors_show_neither_secrets_nor_tracebacks(api, monkeypatch, caplog, failure):
-    from apps.models_registry import views
+    from apps.inference import views
 
     caplog.set_level(logging.DEBUG)
     secret = make_token(customer="leak").secret

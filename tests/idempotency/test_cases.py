@@ -128,7 +128,7 @@ def test_9_crash_between_execution_and_commit_charges_once(api, token, monkeypat
             raise RuntimeError("process died before commit")
         return real_complete(**kwargs)
 
-    monkeypatch.setattr("apps.api.settlement.idempotency_complete", crash_once)
+    monkeypatch.setattr("apps.pipeline.settlement.idempotency_complete", crash_once)
 
     assert_error(post(api, token, "k"), 500, "internal_error")
     assert UsageRecord.objects.count() == 0  # the usage insert rolled back with the key's completion

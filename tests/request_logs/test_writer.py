@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from asgiref.sync import async_to_sync
 
-from apps.core.lifespan import Lifespan
 from apps.request_logs.models import RequestLog
 from apps.request_logs.noise import NoiseAggregator
 from apps.request_logs.writer import RequestLogWriter, request_log_writer
+from inference_platform.lifespan import Lifespan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
