@@ -1,5 +1,5 @@
-"""How fast the request-log admin answers over a million rows on PostgreSQL (DESIGN §4: "fast with
-millions of rows"; target: every list page under 500 ms).
+"""How fast the request-log admin answers over a million rows on PostgreSQL (docs/operations.md;
+target: every list page under 500 ms).
 
 It creates a scratch database, seeds `--rows` request-log rows with one INSERT … SELECT over
 generate_series (skewed to recent hours and to a few busy customers, in time order as a real log

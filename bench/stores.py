@@ -1,6 +1,6 @@
 """Scratch stores for the servers under test; the developer's `var/` and databases are never touched.
 
-embedded    SQLite and local-memory cache in a scratch VAR_DIR (DESIGN §7's default)
+embedded    SQLite and local-memory cache in a scratch VAR_DIR (the embedded default, docs/deploy.md)
 production  a PostgreSQL database created for this run and dropped after it, and Redis db 14
 """
 

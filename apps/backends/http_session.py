@@ -1,8 +1,8 @@
 """One pooled aiohttp session per event loop, shared by every upstream backend in the process.
 
-DESIGN §8 measured a shared aiohttp session as the cheapest outbound client; a session is bound to
-the loop it was created on, so sessions are keyed by loop (tests run many short loops, a uvicorn
-worker runs one).
+A shared aiohttp session measured as the cheapest outbound client (docs/architecture.md, "Why this
+stack"); a session is bound to the loop it was created on, so sessions are keyed by loop (tests run
+many short loops, a uvicorn worker runs one).
 """
 
 from __future__ import annotations

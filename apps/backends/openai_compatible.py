@@ -1,4 +1,5 @@
-"""A `Backend` over any OpenAI-compatible HTTP server: vLLM, llama.cpp's server, Ollama, TGI (DESIGN §5).
+"""A `Backend` over any OpenAI-compatible HTTP server: vLLM, llama.cpp's server, Ollama, TGI
+(docs/architecture.md, "Backends").
 
 `base_url` is the server root (`http://gpu-1:8000`; a trailing `/v1` is dropped) because `/tokenize`
 lives at the root on llama.cpp and vLLM. Generation always streams from the upstream, even for a

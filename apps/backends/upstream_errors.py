@@ -1,4 +1,5 @@
-"""How an OpenAI-compatible upstream's failures become our closed set of errors (DESIGN §3.2, §5).
+"""How an OpenAI-compatible upstream's failures become our closed set of errors (docs/api-
+contract.md, "Errors"; docs/architecture.md, "Backends").
 
 refused (or dropped before any response) → 503 service_unavailable; timeout → 504; 5xx, garbage, or
 a connection dropped mid-response → 502; the upstream's own 429/503 → 503 model_overloaded with its

@@ -1,4 +1,4 @@
-"""A batch job and its items (DESIGN §6). The item row is the unit of exactly-once work: it moves
+"""A batch job and its items (docs/batches.md). The item row is the unit of exactly-once work: it moves
 pending -> running (claimed under a lease) -> completed | failed, or pending -> cancelled, and its
 result commits in the same transaction as its `UsageRecord` (see `claims.py`)."""
 

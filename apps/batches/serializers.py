@@ -70,7 +70,7 @@ class BatchCreateRequestSerializer(StrictSerializer):
 
 @extend_schema_field({"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]})
 class ErrorObjectField(serializers.JSONField):
-    """The error object of the envelope (DESIGN §3.2)."""
+    """The error object of the envelope (docs/api-contract.md, "Errors")."""
 
 
 @extend_schema_field(

@@ -1,5 +1,5 @@
 """Batch jobs for the API: create, read, list, results, cancel. Every read is scoped to the calling
-customer: another customer's batch is `not_found`, never `permission_denied` (DESIGN §3.2)."""
+customer: another customer's batch is `not_found`, never `permission_denied` (docs/api-contract.md, "Errors")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The lean ASGI handler for `/v1/`: Django's handler with no Django middleware at all.
 
 The admin keeps Django's normal stack. The API pipeline (request id, auth, limits, envelope, log)
-lives in `apps.api.pipeline` instead, because each Django middleware on an async server adds
-thread hand-offs to every request (DESIGN §8 measured the lean stack 2-2.7x faster).
+lives in `apps.pipeline` instead, because each Django middleware on an async server adds thread
+hand-offs to every request (the lean stack measured 2-2.7x faster: docs/architecture.md, "Why this
+stack").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The closed set of API errors (DESIGN §3.2), each mapped to one HTTP status here and nowhere else.
+"""The closed set of API errors (docs/api-contract.md, "Errors"), each mapped to one HTTP status here and nowhere else.
 
 Services raise these; the one exception handler (`apps.core.exception_handler`) renders them as the
 error envelope. Never return an error as a value.

@@ -1,4 +1,4 @@
-"""Cursor pagination with a stable order (DESIGN §3.1): `{"items": [...], "next_cursor": ...}`.
+"""Cursor pagination with a stable order (docs/api-contract.md, "Envelope"): `{"items": [...], "next_cursor": ...}`.
 
 The cursor is the opaque, url-safe encoding of the last item's ordering key, so pages stay stable
 while rows are added (unlike offsets).

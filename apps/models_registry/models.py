@@ -10,7 +10,7 @@ model_id_validator = RegexValidator(
 
 
 class Model(models.Model):
-    """A model the API serves, and which backend serves it (DESIGN §5)."""
+    """A model the API serves, and which backend serves it (docs/architecture.md, "Backends")."""
 
     class Kind(models.TextChoices):
         CHAT = "chat", "Chat and completions"

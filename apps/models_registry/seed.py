@@ -1,4 +1,4 @@
-"""The local models that ship as packages (DESIGN §5), seeded on first migrate."""
+"""The local models that ship as packages (docs/architecture.md, "Backends"), seeded on first migrate."""
 
 from __future__ import annotations
 

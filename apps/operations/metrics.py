@@ -106,12 +106,19 @@ def metrics_observe(row: Mapping[str, Any]) -> None:
 
 
 def _observe(row: Mapping[str, Any]) -> None:
-    endpoint, status = endpoint_of(row["path"]), str(row["status"])
     method = row["method"] if row["method"] in KNOWN_METHODS else "other"
-    REQUESTS.labels(endpoint, method, status).inc()
-    LATENCY.labels(endpoint, status).observe(row["latency_ms"] / 1000)
+    requests, latency = _series(endpoint_of(row["path"]), method, str(row["status"]))
+    requests.inc()
+    latency.observe(row["latency_ms"] / 1000)
     if row["status"] == 429:
         RATE_LIMITED.labels("token" if row.get("customer_id") else "anonymous").inc()
+
+
+@lru_cache(maxsize=4096)
+def _series(endpoint: str, method: str, status: str) -> tuple[Any, Any]:
+    """The labelled children, looked up once: `labels()` takes a lock and normalises its arguments
+    on every call. Bounded: endpoints are URL names, methods and statuses few."""
+    return REQUESTS.labels(endpoint, method, status), LATENCY.labels(endpoint, status)
 
 
 @lru_cache(maxsize=4096)

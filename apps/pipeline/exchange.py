@@ -161,7 +161,7 @@ class Exchange:
         self.committer = committer
         self.rate_limit: RateLimitState | None = None
         self.hold: KeyHold | None = None
-        self._stop = asyncio.Event()
+        self._stop: asyncio.Event | None = None  # made when a stream starts: most requests have none
 
     @property
     def request_id(self) -> str:
@@ -187,6 +187,8 @@ class Exchange:
     def stop(self) -> None:
         """The client asked to stop this request's stream (WebSocket `cancel`): it ends with the
         source's last event, and what it produced is charged."""
+        if self._stop is None:
+            self._stop = asyncio.Event()
         self._stop.set()
 
     def headers(self) -> dict[str, str]:
@@ -316,6 +318,8 @@ class Exchange:
 
     async def _stream(self, source: EventSource, charge: Charge | None) -> AsyncIterator[Any]:
         status, error, sent = 200, None, list[Any]()
+        if self._stop is None:
+            self._stop = asyncio.Event()
         try:
             async for item in with_pings(source, settings.SSE_PING_SECONDS, stop=self._stop):
                 if item is None:

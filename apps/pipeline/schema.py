@@ -1,4 +1,4 @@
-"""drf-spectacular post-processing: writes the wire contract (DESIGN §3) into every operation, so
+"""drf-spectacular post-processing: writes the wire contract (docs/api-contract.md) into every operation, so
 the schema, the docs page and the generated SDK all show the envelope, the error object, the
 rate-limit headers and the Idempotency-Key header with the same component names."""
 
@@ -153,7 +153,7 @@ def _envelope_components() -> Schema:
             },
         },
         "ErrorEnvelope": _envelope_of({"type": "null"}, error={"$ref": "#/components/schemas/Error"}),
-        # The events of a `text/event-stream` response (DESIGN §3.5); each `data:` line is one of these.
+        # The events of a `text/event-stream` response (docs/streaming.md); each `data:` line is one of these.
         "StreamChunk": {
             "type": "object",
             "required": ["index", "delta"],

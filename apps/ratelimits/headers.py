@@ -1,4 +1,5 @@
-"""The rate-limit headers every `/v1/` response carries (DESIGN §3.3), and the WebSocket form."""
+"""The rate-limit headers every `/v1/` response carries (docs/api-contract.md, "Rate limits"), and
+the WebSocket form."""
 
 from __future__ import annotations
 

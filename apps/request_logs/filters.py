@@ -75,7 +75,7 @@ class PeriodFilter(admin.SimpleListFilter):
 
 
 def error_codes() -> list[str]:
-    """Every code of the closed error set (DESIGN §3.2), read from the exception classes."""
+    """Every code of the closed error set (docs/api-contract.md, "Errors"), read from the exception classes."""
     codes: set[str] = set()
     pending: list[type[ApiError]] = [ApiError]
     while pending:

@@ -1,5 +1,5 @@
 """Foundation (issue "Foundation", item 10): `GET /v1/models` through the full pipeline, against
-two floors measured in the same run on the same machine (DESIGN §9):
+two floors measured in the same run on the same machine (docs/benchmarks.md):
 
 raw-asgi        a bare ASGI app returning the same bytes (the physical floor)
 django-floor    one async Django view on the lean `/v1/` handler, no DRF (the framework floor)

@@ -1,4 +1,4 @@
-"""Idempotency overhead (DESIGN §3.4): `POST /v1/embeddings` on the deterministic fake backend (so
+"""Idempotency overhead (docs/idempotency.md): `POST /v1/embeddings` on the deterministic fake backend (so
 the endpoint is cheap and the key's cost shows), one worker, three targets on the same server:
 
 no-key      no Idempotency-Key header (the baseline)

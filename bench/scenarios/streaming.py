@@ -1,4 +1,4 @@
-"""Server-Sent Events (DESIGN §3.5): many concurrent streams on one worker, and time to first token.
+"""Server-Sent Events (docs/streaming.md): many concurrent streams on one worker, and time to first token.
 
 streams     500 concurrent `POST /v1/chat/completions` with `"stream": true` on ONE uvicorn worker,
             against the fake backend (20 tokens, 50 ms apart: each stream lasts >= 1 s), all opened

@@ -1,4 +1,4 @@
-"""Settings shared by every way of running. The environment picks the stores (DESIGN §7):
+"""Settings shared by every way of running. The environment picks the stores (docs/deploy.md):
 no `DATABASE_URL`/`REDIS_URL` gives the embedded default (SQLite, local memory, in-memory
 channel layer); setting them gives PostgreSQL (with Django's connection pool) and Redis."""
 
@@ -43,7 +43,7 @@ INSTALLED_APPS = [
 ]
 
 # The admin's stack. `/v1/` never sees it: `apps.core.api_handler` serves the API with none of
-# these, because each sync middleware costs thread hand-offs on every request (DESIGN §8).
+# these, because each sync middleware costs thread hand-offs on every request (docs/architecture.md, "Why this stack").
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -180,7 +180,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- The API contract's knobs (DESIGN §3) -------------------------------------------------------
+# --- The API contract's knobs (docs/api-contract.md) -------------------------------------------------------
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 

@@ -1,5 +1,5 @@
-"""Enterprise limit tuning (DESIGN §3.3, §4): an operator changes a limit in the admin, and the
-next API request runs under it."""
+"""Enterprise limit tuning (docs/api-contract.md, "Rate limits"; docs/operations.md): an operator
+changes a limit in the admin, and the next API request runs under it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The request log in the admin: read-only, newest first, indexed filters, exact search, and no
-count over the whole table (DESIGN §4)."""
+count over the whole table (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tokens in the admin (DESIGN §4): the secret is shown once, then never again; revoking works on
+"""Tokens in the admin (docs/operations.md): the secret is shown once, then never again; revoking works on
 the next request."""
 
 from __future__ import annotations

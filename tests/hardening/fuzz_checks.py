@@ -1,7 +1,7 @@
 """Checks for schemathesis, on top of its own.
 
-`wire_contract` (DESIGN §3.1, §3.3): every `/v1/` response is an envelope (a stream: a sequence of
-envelope events ending in `done` or `error`) whose request id matches `X-Request-Id`, with the
+`wire_contract` (docs/api-contract.md): every `/v1/` response is an envelope (a stream: a sequence
+of envelope events ending in `done` or `error`) whose request id matches `X-Request-Id`, with the
 rate-limit headers. `positive_data_accepted`: schemathesis's `positive_data_acceptance`, minus the
 rules that a schema cannot state.
 """

@@ -1,5 +1,6 @@
 """Redis really goes away under a live server: what a cache outage does is a setting (fail open:
-count in each worker alone; or closed: 503), logged, never a 500 (docs/reliability.md).
+count in each worker alone; or closed: 503), logged, never a 500 (docs/api-contract.md, "Rate
+limits"; docs/reliability.md).
 
 The server's REDIS_URL points at a redis-server of this test's own, which the test kills with
 SIGKILL and starts again on the same port, or, for a hanging Redis, at a TCP proxy in front of it.

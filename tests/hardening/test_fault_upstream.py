@@ -1,9 +1,8 @@
-"""An OpenAI-compatible upstream that fails, through the whole API (DESIGN §5: "upstream errors map
-to 502/503/504 codes"): a 500, garbage, a timeout, a refusal, overload, a connection dropped before
-or during a stream. Each answer is the documented error in the envelope, with the rate-limit
-headers; nothing is charged, the Idempotency-Key is freed, and neither the upstream's words nor
-the upstream's API key reach the client or the log.
-"""
+"""An OpenAI-compatible upstream that fails, through the whole API: its failures map to 502/503/504
+(docs/api-contract.md, "Errors"; apps/backends/upstream_errors.py): a 500, garbage, a timeout, a
+refusal, overload, a connection dropped before or during a stream. Each answer is the documented
+error in the envelope, with the rate-limit headers; nothing is charged, the Idempotency-Key is
+freed, and neither the upstream's words nor the upstream's API key reach the client or the log."""
 
 from __future__ import annotations
 

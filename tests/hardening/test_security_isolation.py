@@ -1,7 +1,7 @@
 """Customer A cannot read, replay or learn about customer B's usage, logs or idempotency keys.
 
-"Not found" is the answer for anything that is not yours (DESIGN §3.2: 404, never 403, so that
-existence is not revealed). Batches have the same cases in tests/batches/test_reading.py
+"Not found" is the answer for anything that is not yours (404, never 403, so that existence is not
+revealed: docs/api-contract.md, "Errors"). Batches have the same cases in tests/batches/test_reading.py
 (`test_another_customers_batch_is_not_found`, `test_list_shows_only_the_callers_batches`).
 """
 

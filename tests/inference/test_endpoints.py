@@ -149,7 +149,9 @@ def test_unknown_disabled_wrong_kind_and_forbidden_models(api, token):
 
     assert assert_error(unknown, 404, "not_found")["param"] == "model"
     assert_error(disabled, 404, "not_found")
-    assert assert_error(wrong_kind, 400, "invalid_request")["param"] == "model"
+    wrong = assert_error(wrong_kind, 400, "invalid_request")
+    assert wrong["param"] == "model"
+    assert wrong["message"] == "The model 'fake-chat' is a chat model; this endpoint needs an embedding model."
     assert_error(forbidden, 403, "permission_denied")
     assert UsageRecord.objects.count() == 0
 

@@ -1,4 +1,4 @@
-"""The real local models through the API (DESIGN §5): short prompts, few tokens.
+"""The real local models through the API (docs/architecture.md, "Backends"): short prompts, few tokens.
 
 `smollm2-135m-instruct` runs on the machine's shared llama.cpp engine (started on first use, in a
 runtime folder of this test session, stopped by PID at the end); `all-minilm-l6-v2` on onnxruntime.

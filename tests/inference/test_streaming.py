@@ -1,4 +1,4 @@
-"""SSE streaming (DESIGN §3.5): events, errors after the 200, pings, replays, cancellation."""
+"""SSE streaming (docs/streaming.md): events, errors after the 200, pings, replays, cancellation."""
 
 from __future__ import annotations
 

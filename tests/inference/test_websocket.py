@@ -1,4 +1,4 @@
-"""WebSocket `/v1/stream` (DESIGN §3.5): auth, per-message limits, concurrent streams, cancel."""
+"""WebSocket `/v1/stream` (docs/streaming.md): auth, per-message limits, concurrent streams, cancel."""
 
 from __future__ import annotations
 

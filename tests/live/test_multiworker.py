@@ -1,5 +1,6 @@
-"""Limits and idempotency hold across worker processes (DESIGN §3.3, §3.4): two uvicorn workers
-sharing Redis (counters, token invalidation) and PostgreSQL (idempotency claims)."""
+"""Limits and idempotency hold across worker processes (docs/api-contract.md, "Rate limits";
+docs/idempotency.md): two uvicorn workers sharing Redis (counters, token invalidation) and
+PostgreSQL (idempotency claims)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every `/v1/` response: the envelope, X-Request-Id and the rate-limit headers (DESIGN §3.1-3.3)."""
+"""Every `/v1/` response: the envelope, X-Request-Id and the rate-limit headers (docs/api-contract.md)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ def test_bad_token_is_401_invalid_token(api, transactional_db, header):
     assert_error(response, 401, "invalid_token")
 
 
+def test_a_token_without_its_scheme_is_told_what_is_missing(api, token):
+    error = assert_error(api.get("/v1/models", headers={"Authorization": token}), 401, "invalid_token")
+
+    assert "'Bearer '" in error["message"] and "Authorization: Bearer <token>" in error["message"]
+
+
 def test_unknown_path_is_404_envelope(api, token):
     assert_error(api.get("/v1/no/such/thing", token=token), 404, "not_found")
 
@@ -45,8 +51,11 @@ def test_unknown_path_without_token_is_401_not_404(api, transactional_db):
     assert_error(api.get("/v1/no/such/thing"), 401, "authentication_required")
 
 
-def test_wrong_method_is_405(api, token):
-    assert_error(api.request("DELETE", "/v1/models", token=token), 405, "method_not_allowed")
+def test_wrong_method_is_405_with_allow(api, token):
+    response = api.request("DELETE", "/v1/models", token=token)
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET, HEAD"
 
 
 def test_options_is_405(api, token):

@@ -1,4 +1,5 @@
-"""Rate limits (DESIGN §3.3): default, enterprise and token limits, per-IP limits, headers, outages."""
+"""Rate limits (docs/api-contract.md, "Rate limits"): default, enterprise and token limits, per-IP
+limits, headers, outages."""
 
 from __future__ import annotations
 

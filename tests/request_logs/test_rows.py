@@ -1,4 +1,4 @@
-"""One request-log row per /v1/ request (DESIGN §4): the right facts, never a secret or a body."""
+"""One request-log row per /v1/ request (docs/operations.md): the right facts, never a secret or a body."""
 
 from __future__ import annotations
 

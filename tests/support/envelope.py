@@ -1,4 +1,4 @@
-"""Assertions for the wire contract (DESIGN §3), shared by every HTTP test."""
+"""Assertions for the wire contract (docs/api-contract.md), shared by every HTTP test."""
 
 from __future__ import annotations
 
