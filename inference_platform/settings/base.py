@@ -64,7 +64,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ADMIN_LOGIN_COOLOFF_MI
 # Per username and address: a guesser cannot lock the real operator out from elsewhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip"  # X-Forwarded-For only from a trusted proxy
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip_or_none"  # X-Forwarded-For only from a trusted proxy
 AXES_VERBOSE = False
 
 ROOT_URLCONF = "inference_platform.urls"
