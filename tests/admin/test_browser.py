@@ -119,10 +119,15 @@ class Operator:
         self.wait_for("#user-tools")
 
     def try_password(self, username: str, password: str) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
         self.open("/admin/login/")
         self.find("#id_username").send_keys(username)
         self.find("#id_password").send_keys(password)
         self.find("input[type=submit]").click()
+        # The answer, before the next attempt: the form with its error, the lockout, or the admin.
+        answered = ("errornote", "too many login attempts", "user-tools")
+        WebDriverWait(self.driver, 10).until(lambda d: any(mark in d.page_source.lower() for mark in answered))
 
     def create_token(self, *, customer: str, name: str) -> str:
         from selenium.webdriver.support.ui import Select
