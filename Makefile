@@ -27,7 +27,8 @@ migrate: install
 run: migrate
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py bootstrap_demo
-	$(VENV)/bin/uvicorn inference_platform.asgi:application --host 127.0.0.1 --port 8000 --no-access-log
+	$(VENV)/bin/uvicorn inference_platform.asgi:application --host 127.0.0.1 --port 8000 --no-access-log \
+		--http apps.core.uvicorn_protocol:HttpProtocol
 
 # A batch worker on its own (production, or with BATCH_EMBEDDED_WORKER=0): docs/batches.md.
 worker: migrate

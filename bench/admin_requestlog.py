@@ -156,6 +156,7 @@ def _setup_django(database_url: str) -> None:
         DJANGO_SETTINGS_MODULE="inference_platform.settings.production",  # DEBUG off, as deployed
         SECRET_KEY="bench-only-key-not-a-secret",
         SECURE_COOKIES="0",
+        SECURE_SSL_REDIRECT="0",  # the test client speaks plain HTTP
         LOG_LEVEL="WARNING",
         REQUEST_LOG_ENABLED="0",
     )

@@ -68,6 +68,7 @@ class Server:
         command = [
             sys.executable, "-m", "uvicorn", self.spec.app, "--host", HOST, "--port", str(self.port),
             "--workers", str(self.spec.workers), "--no-access-log", "--log-level", "warning",
+            "--http", "apps.core.uvicorn_protocol:HttpProtocol",  # as deployed (docs/deploy.md)
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -3,7 +3,13 @@
 rate limit   per token and one-second window (django-ratelimit's windows are whole seconds of the
              clock), no more answers got past the limiter than the limit, and each got its own
              count (distinct X-RateLimit-Remaining: the counter is atomic across workers). Only
-             requests sent and answered within one second are placed in a window.
+             requests sent and answered within one second are placed in a window. Outside the
+             cache outage.
+sustained    a token driven far above its limit for the whole soak: every admitted request can be
+             given a second of its span with none over the limit (tests/support/rate_windows.py),
+             outside the outage; during it, none over workers x limit
+cache outage Redis killed part-way, then started again: no 5xx, and limits still applied (429s),
+             per worker
 usage        the usage rows are exactly the successful executions: first 2xx answers of inference
              requests and streams that ended with `done`, matched by request id
 idempotency  one execution and one charge per key; every replay is byte-identical to the original
@@ -20,7 +26,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from bench.soak_outage import Outage
 from bench.soak_traffic import Record
+from tests.support.rate_windows import judge_windows
 
 NOISE_STATUSES = (401, 429)
 NoiseBucket = tuple[str, int, str]  # path, status, error code (the noise rows' key, less IP and minute)
@@ -90,12 +98,14 @@ def _open_batches(db: Any) -> int:
     ]
 
 
-def rate_limits(records: list[Record], limits: dict[str, int]) -> Check:
+def rate_limits(records: list[Record], limits: dict[str, int], outage: Outage) -> Check:
     windows: dict[tuple[str, int], list[int]] = defaultdict(list)
     straddling = 0
     for record in records:
         if record.token is None or record.status in (0, 429) or record.remaining is None:
             continue
+        if outage.covers(record.sent, record.received):
+            continue  # counted per worker then: the `cache outage` check judges those
         if int(record.sent) != int(record.received):
             straddling += 1
             continue
@@ -111,6 +121,43 @@ def rate_limits(records: list[Record], limits: dict[str, int]) -> Check:
         f"repeated counts: {repeated[:3] or 0}"
     )
     return Check("rate limit", not over and not repeated, detail)
+
+
+def sustained(records: list[Record], limits: dict[str, int], outage: Outage) -> Check:
+    """No window over the limit under load that never lets up, across the whole soak."""
+    limit = limits["sustained"]
+    admitted = [(r.sent, r.received) for r in records if r.scenario == "sustained" and 200 <= r.status < 300]
+    shared = [span for span in admitted if not outage.covers(*span)]
+    verdict = judge_windows(shared, limit)
+    refused = sum(1 for r in records if r.scenario == "sustained" and r.status == 429)
+    detail = (
+        f"limit {limit}/s, {len(admitted) + refused} requests: {verdict.admitted} admitted over {verdict.windows} "
+        f"windows outside the outage, at most {verdict.most_placed} placed in one, {verdict.straddled} straddled "
+        f"a second; windows over the limit: {'none' if verdict.feasible else verdict.overflow}; {refused} x 429"
+    )
+    return Check("sustained limit (no window over it)", verdict.feasible and verdict.windows > 0, detail)
+
+
+def cache_outage(records: list[Record], limits: dict[str, int], outage: Outage, *, workers: int) -> Check:
+    if not outage.started or not outage.ended:
+        return Check("cache outage", True, "not run")
+    during = [r for r in records if outage.covers(r.sent, r.received)]
+    failed = [r for r in during if r.status == 0 or r.status >= 500]
+    limit = limits["sustained"] * workers
+    spans = [(r.sent, r.received) for r in during if r.scenario == "sustained" and 200 <= r.status < 300]
+    verdict = judge_windows(spans, limit)
+    limited = Counter(r.scenario for r in during if r.status == 429)
+    statuses = Counter(r.status for r in during)
+    detail = (
+        f"Redis down {outage.ended - outage.started:.1f} s: {len(during)} requests touched the outage "
+        f"({dict(sorted(statuses.items()))}), 5xx or transport errors: {len(failed)}; sustained token: "
+        f"{verdict.admitted} admitted over {verdict.windows} windows, at most {verdict.most_placed} placed in one "
+        f"(per-worker bound {workers} x {limits['sustained']}); windows over it: "
+        f"{'none' if verdict.feasible else verdict.overflow}; 429s by scenario: {dict(limited)}"
+    )
+    return Check(
+        "cache outage (limits per worker)", not failed and verdict.feasible and limited["sustained"] > 0, detail
+    )
 
 
 def usage(records: list[Record], stored: Stored, *, batches_served: bool) -> Check:
@@ -207,9 +254,13 @@ def answers(records: list[Record]) -> Check:
     return Check("answers", not failed and not bare, detail)
 
 
-def run_checks(records: list[Record], stored: Stored, limits: dict[str, int], *, batches_served: bool) -> list[Check]:
+def run_checks(
+    records: list[Record], stored: Stored, limits: dict[str, int], *, batches_served: bool, outage: Outage, workers: int
+) -> list[Check]:
     return [
-        rate_limits(records, limits),
+        rate_limits(records, limits, outage),
+        sustained(records, limits, outage),
+        cache_outage(records, limits, outage, workers=workers),
         usage(records, stored, batches_served=batches_served),
         batches(stored),
         idempotency(records, stored),

@@ -8,9 +8,10 @@ import json
 
 import django
 
-# Per scenario: its token's limit. Only `burst` is meant to hit its limit (it sends twice as many
-# requests as it may in one second); the others stay far below theirs.
+# Per scenario: its token's limit. Only `burst` (twice its limit at the start of a second) and
+# `sustained` (far above its limit, all the time) are meant to hit theirs; the others stay far below.
 LIMITS = {
+    "sustained": 10,
     "reader": 1000,
     "inference": 1000,
     "stream": 1000,

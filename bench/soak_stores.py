@@ -30,6 +30,7 @@ class Stores:
     env: dict[str, str]  # every Django process of the soak runs with this
     tokens: dict[str, str]  # scenario name -> secret
     limits: dict[str, int]  # scenario name -> requests per second
+    redis: RedisServer
 
 
 @contextmanager
@@ -46,29 +47,47 @@ def postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
-    import redis
+class RedisServer:
+    """The soak's own redis-server; the cache-outage phase kills it (SIGKILL) and starts it again on
+    the same port."""
 
-    from bench.servers import free_port
+    def __init__(self) -> None:
+        from bench.servers import free_port
 
-    port = free_port()
-    command = [
-        shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        command = [
+            shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
-                redis.Redis(port=port, socket_connect_timeout=0.2).ping()
-                break
+                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+                return
             except redis.ConnectionError:
                 time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
     finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
+        server.kill()
 
 
 def django_env(*, database_url: str, redis_url: str, scratch: Path) -> dict[str, str]:
@@ -98,7 +117,7 @@ def seed(env: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
 
 @contextmanager
 def soak_stores(scratch: Path) -> Iterator[Stores]:
-    with postgres_database() as database_url, redis_server() as redis_url:
-        env = django_env(database_url=database_url, redis_url=redis_url, scratch=scratch)
+    with postgres_database() as database_url, redis_server() as redis:
+        env = django_env(database_url=database_url, redis_url=redis.url, scratch=scratch)
         tokens, limits = seed(env)
-        yield Stores(database_url, redis_url, env, tokens, limits)
+        yield Stores(database_url, redis.url, env, tokens, limits, redis)

@@ -7,6 +7,7 @@ stream     SSE chat streams (fake backend, a few ms per token), read to the end
 retry      Idempotency-Key retries: the same request 3x at once, then once more later; every 5th
            key also once with another body (a 422)
 burst      twice its limit of requests at the start of a second, every other second
+sustained  far above its limit all the time: several clients, each sending as soon as answered
 real       now and then a chat on the real local model and embeddings on the real local model
 anonymous  requests without a token or with a wrong one (per-IP limit, aggregated log rows)
 batch      small batches, if this build serves /v1/batches
@@ -34,7 +35,10 @@ CHAT_BODY = {"model": "fake-chat", "messages": [{"role": "user", "content": "soa
 # a request sent on a connection the server is closing at that moment fails in transport
 # (ReadError, RemoteProtocolError), a race of the client's, not an answer of the server's.
 KEEPALIVE_EXPIRY_S = 2.0
-CONCURRENCY = {"reader": 3, "inference": 3, "stream": 2, "retry": 2, "burst": 1, "real": 1, "anonymous": 1, "batch": 1}
+CONCURRENCY = {
+    "reader": 3, "inference": 3, "stream": 2, "retry": 2, "burst": 1, "sustained": 6, "real": 1, "anonymous": 1,
+    "batch": 1,
+}  # fmt: skip
 
 
 @dataclass
@@ -187,6 +191,11 @@ async def burst(t: Traffic) -> None:
         await asyncio.sleep(1.0)
 
 
+async def sustained(t: Traffic) -> None:
+    while t.running():
+        await t.call("sustained", "sustained", "GET", "/v1/models")
+
+
 async def real(t: Traffic) -> None:
     if not t.real_models:
         return
@@ -225,6 +234,7 @@ SCENARIOS: dict[str, Callable[[Traffic], Awaitable[None]]] = {
     "stream": stream,
     "retry": retry,
     "burst": burst,
+    "sustained": sustained,
     "real": real,
     "anonymous": anonymous,
     "batch": batch,

@@ -1,9 +1,10 @@
 """The ASGI entry point: `uvicorn inference_platform.asgi:application`.
 
-http      /v1/…, /openai/v1/… -> body guard -> lean API handler (no Django middleware) -> the
-                 pipeline's HTTP door (the envelope, or OpenAI's wire format)
-          other  -> Django's normal handler (admin, docs)
-websocket /v1/stream -> the pipeline's WebSocket door, with the request types composed here
+http      /v1/…, /openai/v1/… -> allowed hosts -> body guard -> lean API handler (no Django
+                 middleware) -> the pipeline's HTTP door (the envelope, or OpenAI's wire format)
+          other  -> static files (admin CSS/JS) or Django's normal handler (admin, docs)
+websocket /v1/stream -> allowed hosts -> the pipeline's WebSocket door, with the request types
+                 composed here
 lifespan          -> start/stop the background writers (lifespan.py)
 """
 
@@ -16,12 +17,13 @@ django_application = get_asgi_application()  # sets Django up before anything im
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from apps.batches.views import batch_subscribe  # noqa: E402
+from apps.core.allowed_hosts import AllowedHosts  # noqa: E402
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
 from apps.core.body_limit import BodyLimit  # noqa: E402
+from apps.core.static_files import StaticFiles  # noqa: E402
 from apps.inference.endpoints import socket_handlers  # noqa: E402
 from apps.pipeline.websocket import SocketConsumer  # noqa: E402
 from inference_platform.lifespan import Lifespan  # noqa: E402
@@ -33,10 +35,10 @@ application = ProtocolTypeRouter(
     {
         "http": PrefixRouter(
             prefixes=("/v1/", "/openai/v1/"),
-            api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
-            default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
+            api=AllowedHosts(BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES)),
+            default=StaticFiles(django_application),  # the admin's CSS/JS under uvicorn
         ),
-        "websocket": URLRouter([path("v1/stream", SocketConsumer.as_asgi(handlers=SOCKET_HANDLERS))]),
+        "websocket": AllowedHosts(URLRouter([path("v1/stream", SocketConsumer.as_asgi(handlers=SOCKET_HANDLERS))])),
         "lifespan": Lifespan(),
     }
 )

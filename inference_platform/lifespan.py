@@ -7,6 +7,7 @@ from typing import Any
 
 from apps.backends.registry import close_backends
 from apps.batches.embedded_worker import embedded_worker
+from apps.core.parent_death import exit_with_uvicorn_master
 from apps.request_logs.writer import request_log_writer
 from apps.usage.rollup import usage_rollup
 
@@ -16,6 +17,7 @@ class Lifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                exit_with_uvicorn_master()
                 request_log_writer.start()
                 usage_rollup.start()
                 embedded_worker.start()

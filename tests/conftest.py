@@ -22,7 +22,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("REQUIRE_SERVICES") != "1":
         return
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if engine != "apps.core.postgresql":
         raise pytest.UsageError(f"REQUIRE_SERVICES=1 but the database is {engine}: set DATABASE_URL")
     if not settings.REDIS_URL:
         raise pytest.UsageError("REQUIRE_SERVICES=1 but REDIS_URL is not set")
@@ -37,10 +37,12 @@ def _fresh_caches() -> Iterator[None]:
 
     from apps.customers.token_cache import token_cache
     from apps.models_registry.catalog import catalog
+    from apps.ratelimits.local_windows import local_windows
     from apps.request_logs.writer import request_log_writer
 
     cache.clear()
     token_cache.clear()
+    local_windows.clear()
     catalog.clear()
     yield
     request_log_writer.discard()

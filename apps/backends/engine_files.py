@@ -6,6 +6,8 @@ In the runtime directory (`ENGINE_RUNTIME_DIR`, else a private temp folder keyed
 - `chat-engine.spawn.lock`: held by a worker while it checks, starts or stops the engine.
 - `chat-engine.users.lock`: shared-locked by every worker using the engine; the engine exits once
   nobody has held it for a while, so it does not outlive the server.
+- `chat-engine.slot-N.lock`: one per generation slot, held by the request generating in it
+  (`overload.EngineSlots`), so that no request waits inside the engine.
 - `chat-engine.json`: address, API key and context size (mode 0600: the key is a secret).
 - `chat-engine.log`: the engine's stderr.
 Stdlib only: the engine process imports this and must start fast.
@@ -60,6 +62,9 @@ class EnginePaths:
     @property
     def log(self) -> Path:
         return self.root / "chat-engine.log"
+
+    def slot_locks(self, slots: int) -> list[Path]:
+        return [self.root / f"chat-engine.slot-{index}.lock" for index in range(slots)]
 
 
 def default_runtime_dir() -> Path:

@@ -117,6 +117,7 @@ class EngineSupervisor:
             "--context-tokens": spec.context_tokens,
             "--threads": spec.threads,
             "--idle-exit-s": spec.idle_exit_s,
+            "--parent-pid": os.getpid(),  # if we die, the engine does not wait out its idle time
         }
         arguments = [str(item) for option in options.items() for item in option]
         return [sys.executable, "-m", "apps.backends.llamacpp_engine", *arguments]

@@ -3,7 +3,8 @@
 Run as `python -m apps.backends.llamacpp_engine --runtime-dir DIR` (workers spawn it through
 `engine_supervisor`). It binds 127.0.0.1 on a random port behind a random API key, writes both to the
 state file, and lives until SIGTERM/SIGINT, or until no worker has held the users lock for
-`--idle-exit-s` seconds. No Django here: it has to start fast.
+`--idle-exit-s` seconds, or at once when none holds it and its parent (`--parent-pid`) has died.
+No Django here: it has to start fast.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = _stop_on_signals()
     server, state = _start_server(args)
     write_state(paths.state, state)
-    _serve_until_stopped(paths, stop, idle_exit_s=args.idle_exit_s)
+    _serve_until_stopped(paths, stop, idle_exit_s=args.idle_exit_s, parent_pid=args.parent_pid)
     _forget_state(paths, state)
     del server  # xllamacpp has no stop method: the server goes with its object and our process
     return 0
@@ -56,6 +57,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--context-tokens", type=int, default=2048, help="per slot")
     parser.add_argument("--threads", type=int, default=0, help="0: llama.cpp's choice")
     parser.add_argument("--idle-exit-s", type=float, default=30.0, help="0: never")
+    parser.add_argument("--parent-pid", type=int, default=0, help="exit at once when it died and nobody uses us")
     return parser.parse_args(argv)
 
 
@@ -101,14 +103,17 @@ def _start_server(args: argparse.Namespace) -> tuple[object, EngineState]:
     return server, state
 
 
-def _serve_until_stopped(paths: EnginePaths, stop: threading.Event, *, idle_exit_s: float) -> None:
+def _serve_until_stopped(paths: EnginePaths, stop: threading.Event, *, idle_exit_s: float, parent_pid: int) -> None:
+    """Until a signal, or nobody has used us for `idle_exit_s`, or nobody uses us and the worker that
+    started us is gone (killed, even by SIGKILL: the server died, so do we, without lingering)."""
     users = open_lock(paths.users_lock)
     idle_since = time.monotonic()
     while not stop.wait(POLL_S):
         if not try_lock(users):
             idle_since = time.monotonic()
             continue
-        if idle_exit_s and time.monotonic() - idle_since > idle_exit_s:
+        orphaned = parent_pid > 0 and os.getppid() != parent_pid  # re-parented: our parent died
+        if orphaned or (idle_exit_s and time.monotonic() - idle_since > idle_exit_s):
             # Keep the lock while leaving: a worker arriving now waits, then sees no state and respawns.
             return
         fcntl.flock(users, fcntl.LOCK_UN)

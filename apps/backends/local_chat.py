@@ -19,7 +19,7 @@ from apps.backends.engine_files import EngineState
 from apps.backends.engine_supervisor import EngineSupervisor
 from apps.backends.generations import started
 from apps.backends.openai_compatible import OpenAICompatibleBackend
-from apps.backends.overload import Admission
+from apps.backends.overload import Admission, EngineSlots
 from apps.backends.upstream_errors import ContextLengthExceeded
 from apps.core.errors import InvalidRequest, ServiceUnavailable
 
@@ -33,6 +33,7 @@ class ChatDefaults:
     repeat_penalty: float = 1.1
     max_tokens_cap: int = 512
     max_in_flight: int = 8  # per process; beyond it 503 model_overloaded instead of a growing queue
+    admission_timeout_s: float = 3.0  # the longest wait for a free engine slot, then 503 model_overloaded
     read_timeout_s: float = 60.0
     extra_body: dict[str, Any] = field(default_factory=dict)  # more llama.cpp sampling options
 
@@ -64,7 +65,9 @@ class LocalChatBackend:
         return self._stream(lambda engine: engine.chat_stream(messages=messages, params=params), "messages")
 
     async def count_tokens(self, *, text: str) -> int:
-        return await self._call(lambda engine: engine.count_tokens(text=text), "input")
+        # Tokenizing takes no generation slot in the engine: no wait for one.
+        with self.admission.slot():
+            return await self._call_admitted(lambda engine: engine.count_tokens(text=text), "input")
 
     async def aclose(self) -> None:
         # Other workers may still use the engine: stop counting as a user, and the engine exits
@@ -82,7 +85,17 @@ class LocalChatBackend:
 
     async def _call[T](self, call: Call[T], param: str) -> T:
         with self.admission.slot():
-            return await self._call_admitted(call, param)
+            async with self._engine_slot():
+                return await self._call_admitted(call, param)
+
+    @contextlib.asynccontextmanager
+    async def _engine_slot(self) -> AsyncIterator[None]:
+        """A generation slot of the engine, shared with every worker on the machine; waited for at
+        most `admission_timeout_s` (then 503), so nothing queues inside the engine."""
+        state, _ = await self._connected()
+        slots = EngineSlots(self.supervisor.paths.slot_locks(state.slots))
+        async with slots.slot(timeout_s=self.defaults.admission_timeout_s):
+            yield
 
     async def _call_admitted[T](self, call: Call[T], param: str) -> T:
         try:
@@ -101,10 +114,11 @@ class LocalChatBackend:
     async def _stream(self, call: StreamCall, param: str) -> AsyncIterator[StreamEvent]:
         # The first event is awaited under the restart/retry rule; after it the stream is committed.
         with self.admission.slot():
-            stream = await self._call_admitted(lambda engine: started(call(engine)), param)
-            async with contextlib.aclosing(stream):
-                async for event in stream:
-                    yield event
+            async with self._engine_slot():
+                stream = await self._call_admitted(lambda engine: started(call(engine)), param)
+                async with contextlib.aclosing(stream):
+                    async for event in stream:
+                        yield event
 
     async def _too_long(self, param: str) -> InvalidRequest:
         limit = await self.context_tokens()

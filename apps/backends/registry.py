@@ -4,7 +4,8 @@ Instances are cached for the life of the process: they hold pools, threads and e
 must be shared by every request. Config keys per backend:
 - `local_chat`: slots, context_tokens, threads, idle_exit_s (the engine is one per machine: the worker
   that starts it decides these), system_prompt, repeat_penalty, max_tokens_cap, read_timeout_s,
-  extra_body (more llama.cpp sampling options). The runtime dir comes from ENGINE_RUNTIME_DIR.
+  extra_body (more llama.cpp sampling options), admission_timeout_s (the longest wait for a free
+  engine slot; default ENGINE_ADMISSION_TIMEOUT_SECONDS). The runtime dir comes from ENGINE_RUNTIME_DIR.
 - `local_embeddings`: max_batch_size, max_queue, truncate, threads (no wait window: apps/backends/microbatcher.py).
 - `openai_compatible`: base_url, upstream_model, api_key_env (the NAME of the env var holding the
   key, so no secret is stored in the database), connect_timeout_s, read_timeout_s, extra_body.
@@ -20,6 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+
 from apps.backends.base import Backend
 from apps.backends.engine_supervisor import EngineSpec, EngineSupervisor
 from apps.backends.fake import FakeBackend, FakeConfig
@@ -32,7 +35,7 @@ from apps.core.errors import ServiceUnavailable
 logger = logging.getLogger(__name__)
 
 ENGINE_KEYS = ("slots", "context_tokens", "threads", "idle_exit_s")
-CHAT_KEYS = ("system_prompt", "repeat_penalty", "max_tokens_cap", "read_timeout_s", "extra_body")
+CHAT_KEYS = ("system_prompt", "repeat_penalty", "max_tokens_cap", "read_timeout_s", "extra_body", "admission_timeout_s")
 UPSTREAM_KEYS = ("base_url", "upstream_model", "connect_timeout_s", "read_timeout_s", "extra_body")
 EMBEDDINGS_KEYS = ("max_batch_size", "max_queue", "truncate", "threads")
 FAKE_KEYS = ("token_delay_s", "reply_tokens", "fail_after_tokens", "fail_code", "dimensions")
@@ -74,7 +77,9 @@ def _build(backend: str, config: dict[str, Any]) -> Backend:
 def _local_chat(config: dict[str, Any]) -> Backend:
     _check_keys(config, ENGINE_KEYS + CHAT_KEYS)
     spec = EngineSpec(**_pick(config, ENGINE_KEYS))
-    defaults = ChatDefaults(**_pick(config, CHAT_KEYS))
+    defaults = ChatDefaults(
+        **{"admission_timeout_s": settings.ENGINE_ADMISSION_TIMEOUT_SECONDS, **_pick(config, CHAT_KEYS)}
+    )
     return LocalChatBackend(supervisor=EngineSupervisor(spec), defaults=defaults)
 
 

@@ -4,7 +4,8 @@ batches with nothing else to start. Production turns this off and runs `db_worke
 machines (docs/batches.md).
 
 The child gets its own session, so a Ctrl-C in the terminal reaches it once, through `stop()`
-(SIGTERM: it finishes its current slice, then exits), not twice (which would kill it at once).
+(SIGTERM: it finishes its current slice, then exits), not twice (which would kill it at once). If
+the server dies without stopping it (SIGKILL), the kernel sends it that SIGTERM (`parent_death`).
 Of several server processes on one machine (`uvicorn --workers N`), the first to take a lock file
 starts the worker; one worker per machine is plenty for the embedded default.
 """
@@ -21,6 +22,8 @@ import sys
 from typing import IO
 
 from django.conf import settings
+
+from apps.core.parent_death import with_parent_death_signal
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +42,11 @@ class EmbeddedWorker:
             sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--queue-name", "*",
             "--interval", "0.5", "--no-reload", "--no-startup-delay", "--verbosity", "0",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
+        # Its own session (one Ctrl-C, through stop()), and SIGTERM from the kernel if the server
+        # dies without calling stop() (a SIGKILL): no orphan worker.
+        self.process = subprocess.Popen(
+            with_parent_death_signal(command), cwd=settings.BASE_DIR, start_new_session=True
+        )
         logger.info("embedded batch worker started, pid %s", self.process.pid)
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:

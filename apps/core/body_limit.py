@@ -3,7 +3,9 @@
 Django's ASGI handler reads the whole body before the view runs. This guard sits in front of it:
 a declared Content-Length over the limit is not read at all, and a chunked body stops being read
 at the limit. The request then reaches the pipeline with an empty body and a flag, and the pipeline
-answers 413 in the envelope, with the rate-limit headers, after counting the request.
+answers 413 in the envelope, with the rate-limit headers, after counting the request. The body left
+unread is drained, within bounds, by the server's protocol (`apps/core/uvicorn_protocol.py`), so a
+client still sending it reads the 413 instead of a connection reset.
 """
 
 from __future__ import annotations

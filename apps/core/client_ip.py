@@ -9,3 +9,10 @@ def client_ip(request: HttpRequest) -> str:
         if forwarded:
             return forwarded.split(",")[0].strip()
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def client_ip_or_none(request: HttpRequest) -> str | None:
+    """For django-axes, whose log column is an IP address: None when the address is unknown (a
+    test client's `force_login` has none)."""
+    address = client_ip(request)
+    return None if address == "unknown" else address

@@ -11,6 +11,7 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 
 from apps.core import errors
+from apps.core.circuit_breaker import database_breaker, retry_after_headers
 from apps.core.db import database_down
 
 logger = logging.getLogger("apps.pipeline")
@@ -33,9 +34,9 @@ def error_for(exc: BaseException) -> errors.ApiError:
     if isinstance(exc, RequestDataTooBig):
         return errors.PayloadTooLarge()
     if database_down(exc):
-        # A retryable condition, not our bug.
+        # A retryable condition, not our bug; retry when the circuit breaker will try again.
         logger.warning("database unavailable: %s", type(exc).__name__)
-        return errors.ServiceUnavailable(headers={"Retry-After": "1"})
+        return errors.ServiceUnavailable(headers=retry_after_headers(database_breaker.retry_after_ms()))
     return errors.InternalError()
 
 

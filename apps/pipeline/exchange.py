@@ -208,7 +208,9 @@ class Exchange:
             principal, refusal = await _authenticate(admission.authorization, client_ip=facts.client_ip)
         facts.principal = principal
         if admission.counted or (admission.count_refusals and principal is None):
-            self.rate_limit = count_request(facts)
+            # A token that could not be checked (the database is down) is no failed guess: not
+            # counted against the client IP's budget, where it turned concurrent requests into 429s.
+            self.rate_limit = count_request(facts, increment=not isinstance(refusal, ServiceUnavailable))
         if isinstance(refusal, ServiceUnavailable):
             raise refusal  # the token could not be checked: "retry shortly", not a verdict on it
         if self.rate_limit is not None:
@@ -382,12 +384,14 @@ class Exchange:
             self.log(status=status)
 
 
-def count_request(facts: RequestFacts) -> RateLimitState:
-    """Step 3: per token, or per client IP without a valid token."""
+def count_request(facts: RequestFacts, *, increment: bool = True) -> RateLimitState:
+    """Step 3: per token, or per client IP without a valid token (`increment=False`: where the
+    caller stands, for the headers, without counting)."""
     if facts.principal is not None:
-        principal = facts.principal
-        return rate_limit_consume(key=f"token:{principal.token_id}", limit=principal.requests_per_second)
-    return rate_limit_consume(key=anonymous_limit_key(facts.client_ip), limit=settings.RATE_LIMIT_ANONYMOUS_PER_SECOND)
+        key, limit = f"token:{facts.principal.token_id}", facts.principal.requests_per_second
+    else:
+        key, limit = anonymous_limit_key(facts.client_ip), settings.RATE_LIMIT_ANONYMOUS_PER_SECOND
+    return rate_limit_consume(key=key, limit=limit, increment=increment)
 
 
 async def _authenticate(authorization: str | None, *, client_ip: str) -> tuple[Principal | None, ApiError | None]:

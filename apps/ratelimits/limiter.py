@@ -1,8 +1,12 @@
 """Atomic per-second counting on the shared cache with django-ratelimit's counting core.
 
 `get_usage` does `add` + `incr` on the cache named by RATELIMIT_USE_CACHE (Redis in production),
-so a limit holds across every worker and machine. What a cache outage does is a setting
-(RATE_LIMIT_FAIL_OPEN): let the request through, or answer 503. Either way it is logged, never a 500.
+so a limit holds across every worker and machine: at most `limit` requests are admitted per key
+and window, a window being the whole second of the server's clock in which counting began
+(docs/reliability.md states the guarantee and how it is tested).
+
+A cache outage is never a 500. RATE_LIMIT_FAIL_OPEN chooses: count in this process alone (the
+limit then holds per worker, `local_windows`) or answer 503. Either way it is logged.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
 from apps.core.errors import RateLimited, ServiceUnavailable
+
+from .local_windows import local_windows
 
 logger = logging.getLogger(__name__)
 
@@ -32,34 +39,24 @@ class RateLimitState:
     reset_seconds: int
     reset_ms: int = 1000
     exceeded: bool = False
-    counted: bool = True  # False when the shared cache could not be reached
+    shared: bool = True  # False: the shared cache could not be reached; counted in this process
 
 
-def rate_limit_consume(*, key: str, limit: int) -> RateLimitState:
-    """Count one request against `key` in the current one-second window."""
-    try:
-        # get_usage needs no request when the key is a callable and every method counts.
-        usage = get_usage(
-            None, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=True
-        )
-    except Exception:
-        usage = None
-    # django-ratelimit answers a count it could not make with a count of 0 (a real one, incremented,
-    # is at least 1) and time left -1. A time left of -1 alone is a real count: the second turned
-    # between its two clock readings, so the window it counted in has just ended.
-    if usage is None or usage["count"] == 0:
+def rate_limit_consume(*, key: str, limit: int, increment: bool = True) -> RateLimitState:
+    """Count one request against `key` in the current one-second window (with `increment=False`:
+    only where `key` stands, for the headers of a request that is not to be counted)."""
+    usage = _shared_usage(key, limit, increment=increment)
+    if usage is None:
         logger.warning("rate limit: shared cache unavailable (fail_open=%s)", settings.RATE_LIMIT_FAIL_OPEN)
-        return RateLimitState(limit=limit, remaining=limit, reset_seconds=WINDOW_SECONDS, counted=False)
-    # django-ratelimit names a window by the last whole second it counts; it ends a second later.
+        now = time.time()
+        count = local_windows.count(key, now=now, increment=increment)
+        return _state(limit, count, window_end=int(now) + WINDOW_SECONDS, shared=False)
+    # django-ratelimit names the window (int(time.time())) before its cache round trip and
+    # computes `time_left` from a second clock reading after it. Under load the round trip can
+    # cross into the next second: `time_left` is then -1, yet the count is a real count of the
+    # named window, which has just ended. Counted all the same; its reset is now.
     now = time.time()
-    reset_ms = max(1, math.ceil((int(now) + usage["time_left"] + 1 - now) * 1000))
-    return RateLimitState(
-        limit=limit,
-        remaining=max(0, limit - usage["count"]),
-        reset_seconds=math.ceil(reset_ms / 1000),
-        reset_ms=reset_ms,
-        exceeded=usage["should_limit"],
-    )
+    return _state(limit, usage["count"], window_end=int(now) + usage["time_left"] + WINDOW_SECONDS)
 
 
 def anonymous_limit_key(client_ip: str) -> str:
@@ -69,17 +66,38 @@ def anonymous_limit_key(client_ip: str) -> str:
 
 def rate_limit_exhausted(*, key: str, limit: int) -> bool:
     """Whether `key` has used its whole budget in the current window. Counts nothing."""
-    try:
-        usage = get_usage(
-            None, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=False
-        )
-    except Exception:
-        return False  # cannot tell; the counting step applies the fail-open setting
-    return usage is not None and usage["time_left"] >= 0 and usage["count"] >= limit
+    usage = _shared_usage(key, limit, increment=False)
+    count = local_windows.count(key, now=time.time(), increment=False) if usage is None else usage["count"]
+    return bool(count >= limit)
 
 
 def rate_limit_enforce(state: RateLimitState) -> None:
-    if not state.counted and not settings.RATE_LIMIT_FAIL_OPEN:
+    if not state.shared and not settings.RATE_LIMIT_FAIL_OPEN:
         raise ServiceUnavailable("Rate limiting is unavailable; retry shortly.", headers={"Retry-After": "1"})
     if state.exceeded:
         raise RateLimited(headers={"Retry-After": str(state.reset_seconds), "Retry-After-Ms": str(state.reset_ms)})
+
+
+def _shared_usage(key: str, limit: int, *, increment: bool) -> dict[str, Any] | None:
+    """django-ratelimit's count on the shared cache, or None when the cache failed (its
+    RATELIMIT_FAIL_OPEN is on, so it answers None rather than a made-up "limited")."""
+    try:
+        # get_usage needs no request when the key is a callable and every method counts.
+        usage: dict[str, Any] | None = get_usage(
+            None, group=GROUP, key=lambda _group, _request: key, rate=(limit, WINDOW_SECONDS), increment=increment
+        )
+    except Exception:
+        return None
+    return usage
+
+
+def _state(limit: int, count: int, *, window_end: float, shared: bool = True) -> RateLimitState:
+    reset_ms = max(1, math.ceil((window_end - time.time()) * 1000))
+    return RateLimitState(
+        limit=limit,
+        remaining=max(0, limit - count),
+        reset_seconds=math.ceil(reset_ms / 1000),
+        reset_ms=reset_ms,
+        exceeded=count > limit,
+        shared=shared,
+    )

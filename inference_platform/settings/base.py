@@ -3,6 +3,7 @@ no `DATABASE_URL`/`REDIS_URL` gives the embedded default (SQLite, local memory, 
 channel layer); setting them gives PostgreSQL (with Django's connection pool) and Redis."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -51,7 +53,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its answer
 ]
+
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is locked out (429) for AXES_COOLOFF_TIME, the right password
+# included. Attempts are rows in the database, so every worker sees them (docs/reliability.md).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ADMIN_LOGIN_COOLOFF_MINUTES", 15)))
+# Per username and address: a guesser cannot lock the real operator out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip_or_none"  # X-Forwarded-For only from a trusted proxy
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "inference_platform.urls"
 ASGI_APPLICATION = "inference_platform.asgi.application"
@@ -80,6 +95,7 @@ def _database(url: str) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
     config = dj_database_url.parse(url)
     if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "apps.core.postgresql"  # Django's, behind a circuit breaker
         # Django's own psycopg pool; CONN_MAX_AGE must stay 0 with it.
         config["CONN_MAX_AGE"] = 0
         config.setdefault("OPTIONS", {})["pool"] = {
@@ -91,6 +107,10 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {"default": _database(DATABASE_URL)}
+# PostgreSQL unreachable: fail at once for this long (503 with a matching Retry-After) instead of a
+# pool timeout per request, then probe with a short timeout (apps/core/circuit_breaker.py).
+DB_CIRCUIT_OPEN_SECONDS = float(os.environ.get("DB_CIRCUIT_OPEN_SECONDS", 2))
+DB_CIRCUIT_PROBE_TIMEOUT_SECONDS = float(os.environ.get("DB_CIRCUIT_PROBE_TIMEOUT_SECONDS", 1))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:
@@ -170,9 +190,13 @@ RATE_LIMIT_DEFAULT_PER_SECOND = int(os.environ.get("RATE_LIMIT_DEFAULT_PER_SECON
 # Requests without a valid token are counted per client IP, so scanners and token guessers
 # can flood neither the service nor the request log.
 RATE_LIMIT_ANONYMOUS_PER_SECOND = int(os.environ.get("RATE_LIMIT_ANONYMOUS_PER_SECOND", 5))
-# What a cache outage does to rate limiting: True lets requests through (logged), False answers 503.
+# What a cache outage does to rate limiting: True counts in each process alone (the limit holds per
+# worker until the cache is back), False answers 503. Logged either way (docs/reliability.md).
 RATE_LIMIT_FAIL_OPEN = os.environ.get("RATE_LIMIT_FAIL_OPEN", "1") == "1"
 RATELIMIT_USE_CACHE = "default"
+# django-ratelimit's own switch, not ours: with it on, a failed cache call answers None (which
+# `apps.ratelimits.limiter` turns into RATE_LIMIT_FAIL_OPEN's choice) instead of a made-up "limited".
+RATELIMIT_FAIL_OPEN = True
 # Only trust X-Forwarded-For when a proxy in front of us sets it.
 TRUST_X_FORWARDED_FOR = os.environ.get("TRUST_X_FORWARDED_FOR", "0") == "1"
 
@@ -188,6 +212,10 @@ INFERENCE_MAX_PROMPT_CHARS = 32_000
 INFERENCE_MAX_MESSAGES = 100
 INFERENCE_MAX_EMBEDDING_INPUTS = 256
 INFERENCE_MAX_EMBEDDING_CHARS = 8_000
+
+# The local chat engine: how long a request may wait for a free generation slot (shared by every
+# worker on the machine) before 503 model_overloaded with Retry-After (apps/backends/overload.py).
+ENGINE_ADMISSION_TIMEOUT_SECONDS = float(os.environ.get("ENGINE_ADMISSION_TIMEOUT_SECONDS", 3))
 
 # A comment line on idle SSE streams, so proxies do not close them.
 SSE_PING_SECONDS = float(os.environ.get("SSE_PING_SECONDS", 15))

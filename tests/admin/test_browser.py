@@ -1,5 +1,6 @@
-"""End to end in headless Chromium against a live uvicorn: log in, create a token (secret shown
-once), find a request by its id in the request log, revoke the token, open the dashboard.
+"""End to end in headless Chromium against a live uvicorn: password guesses lock a login out, log in,
+create a token (secret shown once), find a request by its id in the request log, revoke the token,
+open the dashboard.
 
 Skipped when Chromium, chromedriver or Selenium is missing, unless REQUIRE_BROWSER=1 (CI), where
 that fails the run instead. Screenshots go to test-artifacts/admin-browser/.
@@ -117,6 +118,17 @@ class Operator:
         self.find("input[type=submit]").click()
         self.wait_for("#user-tools")
 
+    def try_password(self, username: str, password: str) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.open("/admin/login/")
+        self.find("#id_username").send_keys(username)
+        self.find("#id_password").send_keys(password)
+        self.find("input[type=submit]").click()
+        # The answer, before the next attempt: the form with its error, the lockout, or the admin.
+        answered = ("errornote", "too many login attempts", "user-tools")
+        WebDriverWait(self.driver, 10).until(lambda d: any(mark in d.page_source.lower() for mark in answered))
+
     def create_token(self, *, customer: str, name: str) -> str:
         from selenium.webdriver.support.ui import Select
 
@@ -149,10 +161,18 @@ class Operator:
 
 def test_an_operator_manages_a_token_and_traces_a_request(browser, server):
     User.objects.create_superuser("operator", "operator@example.com", PASSWORD)
+    User.objects.create_superuser("guessed", "guessed@example.com", PASSWORD)
     customer_get_or_create(name="acme")
     operator = Operator(browser, server)
 
-    operator.log_in("operator")
+    # Password guessing: after AXES_FAILURE_LIMIT wrong ones, the right one is refused too.
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        operator.try_password("guessed", f"wrong-{attempt}")
+    operator.try_password("guessed", PASSWORD)
+    assert "too many login attempts" in browser.page_source.lower() and not operator.exists("#user-tools")
+    operator.screenshot("00-login-locked-out")
+
+    operator.log_in("operator")  # locked out is that username from that address, not the admin
     secret = operator.create_token(customer="acme", name="browser-token")
     operator.screenshot("01-token-created")
     prefix = "_".join(secret.split("_")[:2])

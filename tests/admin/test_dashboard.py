@@ -74,9 +74,8 @@ def test_each_customer_shows_its_limit_and_current_usage(admin_client, traffic):
 
 
 def test_staff_without_log_permission_see_no_dashboard(transactional_db):
-    User.objects.create_user("viewer", password="pw", is_staff=True)
     client = Client()
-    client.login(username="viewer", password="pw")
+    client.force_login(User.objects.create_user("viewer", password="pw", is_staff=True))
 
     page = client.get("/admin/").content.decode()
 

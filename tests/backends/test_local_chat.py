@@ -14,7 +14,7 @@ from apps.backends.base import ChatMessage, GenerationParams, StreamEnd, TextDel
 from apps.backends.engine_supervisor import EngineSpec, EngineSupervisor
 from apps.backends.local_chat import ChatDefaults, LocalChatBackend
 from apps.backends.openai_compatible import OpenAICompatibleBackend
-from apps.core.errors import InvalidRequest
+from apps.core.errors import InvalidRequest, ModelOverloaded
 
 from .conftest import Runner
 
@@ -100,6 +100,47 @@ def test_cancelling_a_chat_stops_generation(
         return await wait_until_idle(chat_engine)
 
     assert run(scenario())
+
+
+def test_with_every_engine_slot_busy_a_request_is_refused_after_the_admission_bound(
+    run: Runner, endless_chat: LocalChatBackend, chat_engine: EngineSupervisor
+) -> None:
+    """Regression: it queued inside the engine until its read timeout (60 s), then got 504."""
+    impatient = LocalChatBackend(
+        supervisor=chat_engine, defaults=ChatDefaults(admission_timeout_s=0.5, extra_body={"ignore_eos": True})
+    )
+
+    async def scenario() -> tuple[ModelOverloaded, float, str]:
+        slots = chat_engine.ensure().slots
+        holding = [endless_chat.chat_stream(messages=HELLO, params=LONG) for _ in range(slots)]
+        for stream in holding:
+            await anext(stream)  # generating: every slot of the engine is busy
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ModelOverloaded) as refused:
+            await impatient.chat(messages=HELLO, params=GenerationParams(max_tokens=2))
+        waited = asyncio.get_running_loop().time() - started
+        await holding[0].aclose()  # a slot frees: the next request is served
+        served = await impatient.complete(prompt="Hello", params=GenerationParams(max_tokens=2))
+        for stream in holding[1:]:
+            await stream.aclose()
+        return refused.value, waited, served.finish_reason
+
+    error, waited, finish_reason = run(scenario())
+
+    assert error.code == "model_overloaded" and error.status == 503
+    assert error.headers == {"Retry-After": "1", "Retry-After-Ms": "1000"}
+    assert 0.5 <= waited < 0.5 + 5.0  # the bound, not the engine's 60 s read timeout
+    assert finish_reason == "length"
+    assert run(wait_until_idle(chat_engine))
+
+
+def test_the_admission_bound_is_a_setting(settings) -> None:
+    from apps.backends.registry import backend_for
+
+    settings.ENGINE_ADMISSION_TIMEOUT_SECONDS = 1.25
+    backend = backend_for(backend="local_chat", config={"idle_exit_s": 0})
+
+    assert isinstance(backend, LocalChatBackend) and backend.defaults.admission_timeout_s == 1.25
 
 
 def test_prompt_longer_than_the_context_is_a_400_naming_the_limit(run: Runner, local_chat: LocalChatBackend) -> None:

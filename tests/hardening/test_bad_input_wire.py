@@ -81,7 +81,7 @@ def _complete(data: bytes) -> bool:
 
 def request_head(token: str, extra: str) -> bytes:
     return (
-        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\nIdempotency-Key: wire-1\r\n{extra}\r\n"
     ).encode()
 
@@ -137,13 +137,16 @@ def test_a_chunked_huge_body_is_413_soon_after_the_limit(server, token):
 @pytest.mark.parametrize(
     "raw",
     [
-        b"GET /v1/" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /v1/models HTTP/1.1\r\nHost: x\r\nIdempotency-Key: " + b"k" * 200_000 + b"\r\n\r\n",
-        b"GET /v1/models HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % n for n in range(5000)) + b"\r\n",
+        b"GET /v1/" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nIdempotency-Key: " + b"k" * 200_000 + b"\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\n"
+        + b"".join(b"X-H%d: v\r\n" % n for n in range(5000))
+        + b"\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,  # a TLS hello on the plain port
-        b"GET /v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-        b"GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
-        b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n",
+        b"POST /v1/completions HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     ],
     ids=["200 KB path", "200 KB header", "5000 headers", "TLS hello", "negative length", "no colon", "CL and TE"],
 )
@@ -157,3 +160,83 @@ def test_what_is_not_http_is_refused_and_the_server_stays_up(server, token, raw)
 
     assert status == 0 or 400 <= status < 500, status
     assert httpx.get(server + "/v1/models", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def exchange(server: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    with open_socket(server) as sock:
+        sock.sendall(raw)
+        return read_answer(sock)
+
+
+@pytest.mark.parametrize("path", ["/static/../anything", "/static/../inference_platform/settings/base.py"])
+def test_a_static_path_that_climbs_out_is_refused_not_a_500(server, path):
+    """Regression: Django's static handler let SuspiciousFileOperation through (a plain-text 500)."""
+    status, _, body = exchange(server, f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+
+    assert status == 400, (status, body[:200])
+    assert b"SECRET_KEY" not in body
+
+
+@pytest.mark.parametrize("path", ["/v1/models", "/v1/nothing", "/admin/login/"])
+def test_a_host_not_in_allowed_hosts_is_refused_on_every_path(server, token, path):
+    """Regression: `/v1/` (no Django middleware) answered 200 for `Host: evil.example.com`."""
+    raw = f"GET {path} HTTP/1.1\r\nHost: evil.example.com\r\nAuthorization: Bearer {token}\r\n\r\n"
+    status, headers, body = exchange(server, raw.encode())
+
+    assert status == 400, (status, body[:200])
+    if path.startswith("/v1/"):
+        answer = json.loads(body)
+        assert answer["data"] is None and answer["error"]["code"] == "invalid_request"
+        assert answer["error"]["param"] == "Host" and headers["x-request-id"] == answer["meta"]["request_id"]
+
+
+def test_a_websocket_for_another_host_is_refused_at_the_handshake(server, token):
+    def handshake(host: str) -> bytes:
+        return (
+            f"GET /v1/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+
+    with open_socket(server) as sock:  # the same handshake for our host is accepted
+        sock.sendall(handshake("127.0.0.1"))
+        assert sock.recv(CHUNK).startswith(b"HTTP/1.1 101")
+    status, _, _ = exchange(server, handshake("evil.example.com"))
+    assert status == 403
+
+
+@pytest.mark.parametrize("times_the_limit", [2, 8, 32])
+@pytest.mark.parametrize("connection", ["keep-alive", "close"])
+def test_a_client_that_sends_its_whole_oversized_body_first_reads_the_413(server, token, times_the_limit, connection):
+    """Regression: such a client (urllib, any that says `Connection: close`) got a connection reset,
+    never the 413: the server closed with the body unread, and the kernel answers unread data with
+    a reset, which discards the answer waiting in the client's buffer."""
+    body = b"{" + b" " * (settings.API_MAX_BODY_BYTES * times_the_limit)
+    head = request_head(token, f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n")
+    with open_socket(server) as sock:
+        try:
+            sock.sendall(head + body)  # all of it, then read
+            status, headers, answer = read_answer(sock)
+        except ConnectionResetError:
+            status, headers, answer = 0, {}, b"reset"
+    print(times_the_limit, connection, status)
+    assert status == 413, (status, headers)
+    assert json.loads(answer)["error"]["code"] == "payload_too_large"
+
+
+def test_the_drain_after_a_413_is_bounded(server, token):
+    """What the server reads and discards after answering is bounded (HTTP_DRAIN_MAX_BYTES): a
+    client that goes on sending is cut off. (uvicorn alone read all of it on a kept-alive connection.)"""
+    from apps.core.uvicorn_protocol import DRAIN_MAX_BYTES
+
+    chunk, sent, ceiling = b" " * (1024 * 1024), 0, DRAIN_MAX_BYTES * 3
+    with open_socket(server) as sock:
+        sock.sendall(request_head(token, f"Content-Length: {10 * 1024**3}\r\n"))
+        try:
+            while sent < ceiling:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    assert sent < DRAIN_MAX_BYTES + 32 * 1024 * 1024, sent  # the bound, plus what socket buffers hold

@@ -1,16 +1,20 @@
 """PostgreSQL really goes away under a live server: a TCP proxy in front of the shared server is cut
 (open connections reset, new ones refused), then restored. Only when the suite runs on PostgreSQL.
 
-While it is down: what needs the database answers 503 `service_unavailable` in the envelope, with
-Retry-After and the rate-limit headers, never a 500; what does not (a cached token listing models)
-still answers 200. Nothing is charged and no idempotency key is left behind. When it is back the
-server recovers by itself, and the request-log rows of the outage, buffered in memory, are written.
+While it is down: what needs the database answers 503 `service_unavailable` in the envelope, at once
+(the circuit breaker, not a pool timeout per request), with the breaker's Retry-After and the
+rate-limit headers, never a 500 and never a 429 for a token that could not be checked; what does
+not need it (a cached token listing models) still answers 200. Nothing is charged and no
+idempotency key is left behind. When it is back the server recovers by itself, and the request-log
+rows of the outage, buffered in memory, are written.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -30,7 +34,16 @@ pytestmark = [
 ]
 
 RECOVERY_S = 15.0
-SERVER_ENV = {"DB_POOL_TIMEOUT": "1", "DB_POOL_MIN": "1", "REQUEST_LOG_FLUSH_SECONDS": "0.2"}
+# A long pool timeout, so that a request that waits for the pool cannot pass for one that failed fast.
+POOL_TIMEOUT_S = 10.0
+BREAKER_OPEN_S = 2.0
+SERVER_ENV = {
+    "DB_POOL_TIMEOUT": str(POOL_TIMEOUT_S),
+    "DB_POOL_MIN": "1",
+    "DB_CIRCUIT_OPEN_SECONDS": str(BREAKER_OPEN_S),
+    "REQUEST_LOG_FLUSH_SECONDS": "0.2",
+}
+CONCURRENT = 10
 
 
 def proxied_database_url(port: int) -> str:
@@ -40,7 +53,15 @@ def proxied_database_url(port: int) -> str:
 
 def call(base: str, method: str, path: str, token: str, **kwargs) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-    return httpx.request(method, base + path, headers=headers, timeout=30, **kwargs)
+    started = time.monotonic()
+    response = httpx.request(method, base + path, headers=headers, timeout=30, **kwargs)
+    response.extensions["seconds"] = time.monotonic() - started
+    return response
+
+
+def concurrently(base: str, tokens: list[str]) -> list[httpx.Response]:
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        return list(pool.map(lambda token: call(base, "GET", "/v1/models", token), tokens))
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -48,7 +69,10 @@ def assert_unavailable(response: httpx.Response) -> None:
     body = response.json()
     assert body["error"]["code"] == "service_unavailable" and body["data"] is None
     assert response.headers["X-Request-Id"] == body["meta"]["request_id"]
-    assert response.headers["Retry-After"] == "1"
+    # Retry when the circuit breaker tries the database again: at most its open time from now.
+    retry_after_ms = int(response.headers["Retry-After-Ms"])
+    assert 1 <= retry_after_ms <= BREAKER_OPEN_S * 1000, retry_after_ms
+    assert response.headers["Retry-After"] == str(math.ceil(retry_after_ms / 1000))
     for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit"):
         assert name in response.headers, (name, response.text[:200])
 
@@ -66,6 +90,7 @@ def test_postgres_down_is_503_then_recovers_and_the_log_is_not_lost():
     make_fake_model("fake-chat", kind="chat", reply_tokens=2)
     known = make_token(customer="known").secret
     fresh = make_token(customer="fresh").secret  # never seen by the server before the outage
+    more_fresh = [make_token(customer=f"fresh-{i}").secret for i in range(CONCURRENT)]
     completion = {"json": {"model": "fake-chat", "prompt": "a b"}, "headers": {"Idempotency-Key": "outage-1"}}
 
     with TcpProxy(target_port=int(connection.settings_dict.get("PORT") or 5432)) as proxy:
@@ -79,6 +104,8 @@ def test_postgres_down_is_503_then_recovers_and_the_log_is_not_lost():
                 "completion with a key": call(base, "POST", "/v1/completions", known, **completion),
                 "unknown token": call(base, "GET", "/v1/models", fresh),
             }
+            # Tokens that cannot be checked are no failed guesses: 503 for each, never a 429.
+            outage.update(enumerate(concurrently(base, more_fresh)))
             socket_frame, socket_close = websocket_hello(base, fresh)
             proxy.restore()
             recovery_s = wait_until_ok(base, known)
@@ -86,8 +113,12 @@ def test_postgres_down_is_503_then_recovers_and_the_log_is_not_lost():
             time.sleep(1.0)  # a few flushes of the request-log writer
 
     assert outage.pop("cached token, no database needed").status_code == 200
+    seconds = sorted(response.extensions["seconds"] for response in outage.values())
+    print(f"outage: {len(seconds)} answers in {seconds[0]:.3f}-{seconds[-1]:.3f} s; recovery {recovery_s:.1f} s")
     for response in outage.values():
         assert_unavailable(response)
+        # Fail fast (the circuit breaker), not one pool timeout per request.
+        assert response.extensions["seconds"] < POOL_TIMEOUT_S / 2, response.extensions["seconds"]
     assert retry.status_code == 200 and "Idempotent-Replayed" not in retry.headers  # executed, once
     assert UsageRecord.objects.count() == 1
     assert IdempotencyRecord.objects.get().state == "completed"

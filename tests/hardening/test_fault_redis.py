@@ -1,5 +1,6 @@
-"""Redis really goes away under a live server: what a cache outage does is a setting (fail open or
-closed), logged, never a 500 (docs/api-contract.md, "Rate limits").
+"""Redis really goes away under a live server: what a cache outage does is a setting (fail open:
+count in each worker alone; or closed: 503), logged, never a 500 (docs/api-contract.md, "Rate
+limits"; docs/reliability.md).
 
 The server's REDIS_URL points at a redis-server of this test's own, which the test kills with
 SIGKILL and starts again on the same port, or, for a hanging Redis, at a TCP proxy in front of it.
@@ -49,6 +50,20 @@ def assert_contract(response: httpx.Response) -> None:
         assert name in response.headers, (name, response.status_code)
 
 
+def sequence(call, count: int) -> tuple[list[httpx.Response], float, float]:
+    started = time.time()
+    return [call() for _ in range(count)], started, time.time()
+
+
+def assert_limited(answers: tuple[list[httpx.Response], float, float], *, allowed: int, limit: int) -> None:
+    """At most `limit` answers `allowed` per second the requests spanned, and the rest 429."""
+    responses, started, ended = answers
+    statuses = [response.status_code for response in responses]
+    seconds = int(ended) - int(started) + 1
+    assert set(statuses) == {allowed, 429}, statuses
+    assert statuses.count(allowed) <= limit * seconds, (statuses, seconds)
+
+
 def timed(call, *args):  # type: ignore[no-untyped-def]
     started = time.monotonic()
     response = call(*args)
@@ -69,6 +84,7 @@ def serve(redis_url: str, *, fail_open: bool):  # type: ignore[no-untyped-def]
 def test_redis_killed_fail_open_serves_from_the_database_and_recovers(own_redis):
     make_fake_model("fake-chat", kind="chat", reply_tokens=2)
     known, fresh, revoked = (make_token(customer=name, rate=LIMIT) for name in ("known", "fresh", "revoked"))
+    small_limit = make_token(customer="small", rate=3)
 
     with serve(own_redis.url, fail_open=True) as base:
         assert get(base, known.secret).headers["X-RateLimit-Remaining"] == str(LIMIT - 1)  # counted
@@ -83,12 +99,18 @@ def test_redis_killed_fail_open_serves_from_the_database_and_recovers(own_redis)
         wrong = get(base, "ipk_00000000_not-a-token")
         first, first_s = timed(complete, base, known.secret, "during-outage")
         replay = complete(base, known.secret, "during-outage")
+        # The small token first: past the guesses' budget a token not in use is not even looked up.
+        small = sequence(lambda: get(base, small_limit.secret), 12)
+        guesses = sequence(lambda: get(base, "ipk_00000000_a-guess"), 12)
 
         own_redis.start()  # same port: the clients reconnect
         recovered = [get(base, known.secret) for _ in range(3)]
 
     assert cached.status_code == 200 and new.status_code == 200  # auth from the database
-    assert cached.headers["X-RateLimit-Remaining"] == str(LIMIT)  # not counted: the limit is open
+    # Not "no limits": counted by the worker itself (the limit holds per worker), guesses included.
+    assert cached.headers["X-RateLimit-Remaining"] == str(LIMIT - 1)
+    assert_limited(guesses, allowed=401, limit=5)
+    assert_limited(small, allowed=200, limit=3)
     assert gone.status_code == 401 and wrong.status_code == 401  # a revocation still lands
     assert first.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
     assert replay.content == first.content and UsageRecord.objects.count() == 1

@@ -92,3 +92,34 @@ def test_the_admin_session_and_csrf_cookies_are_not_readable_by_scripts(api, tra
         value for name, value in response.headers.multi_items() if name == "set-cookie" and "sessionid" in value
     )
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+
+
+def _log_in(client: Client, password: str) -> int:
+    return client.post("/admin/login/?next=/admin/", {"username": "root", "password": password}).status_code
+
+
+def test_password_guesses_lock_that_login_out_from_that_address(transactional_db, settings):
+    """Regression: 30 wrong passwords in 13 s, then the right one logged in (no throttling)."""
+    User.objects.create_superuser("root", password="correct horse battery", email="")
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+
+    wrong = [_log_in(guesser, f"guess-{i}") for i in range(settings.AXES_FAILURE_LIMIT)]
+    right = guesser.post("/admin/login/", {"username": "root", "password": "correct horse battery"})
+
+    assert wrong[:-1] == [200] * (settings.AXES_FAILURE_LIMIT - 1)  # the form again, with its error
+    assert wrong[-1] == 429 and right.status_code == 429
+    assert b"too many login attempts" in right.content and "_auth_user_id" not in guesser.session
+    # The operator at another address is not locked out by someone else's guesses.
+    operator = Client(REMOTE_ADDR="198.51.100.7")
+    assert _log_in(operator, "correct horse battery") == 302 and "_auth_user_id" in operator.session
+
+
+def test_a_successful_login_forgets_earlier_failures(transactional_db, settings):
+    User.objects.create_superuser("root", password="correct horse battery", email="")
+    client = Client(REMOTE_ADDR="198.51.100.8")
+
+    for i in range(settings.AXES_FAILURE_LIMIT - 1):
+        _log_in(client, f"typo-{i}")
+    assert _log_in(client, "correct horse battery") == 302
+    client.logout()
+    assert _log_in(client, "one more typo") == 200  # counting starts again: not locked

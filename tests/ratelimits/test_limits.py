@@ -145,7 +145,7 @@ def test_a_count_made_as_the_second_turns_is_a_count_not_a_cache_outage(monkeypa
 
     state = limiter.rate_limit_consume(key="straddling", limit=5)
 
-    assert state.counted and state.remaining == 4 and not state.exceeded
+    assert state.shared and state.remaining == 4 and not state.exceeded
     assert "unavailable" not in caplog.text
 
 
@@ -154,5 +154,70 @@ def test_a_limit_of_zero_refuses_every_request_and_is_no_cache_outage(clock, cap
 
     state = limiter.rate_limit_consume(key="nobody", limit=0)
 
-    assert state.counted and state.exceeded
+    assert state.shared and state.exceeded
     assert "unavailable" not in caplog.text
+
+
+class _SecondTickingCache:
+    """The real cache, but each counting call takes the clock across the end of its second: the
+    window is named before the call and the second has ended when the answer arrives."""
+
+    def __init__(self, clock, real) -> None:
+        self.clock, self.real = clock, real
+
+    def _tick(self, result):
+        self.clock.now = int(self.clock.now) + 1.001
+        return result
+
+    def add(self, *args, **kwargs):
+        return self._tick(self.real.add(*args, **kwargs))
+
+    def incr(self, *args, **kwargs):
+        return self._tick(self.real.incr(*args, **kwargs))
+
+    def get(self, *args, **kwargs):
+        return self.real.get(*args, **kwargs)
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_a_count_answered_after_its_second_ended_still_counts(api, clock, settings, monkeypatch, fail_open):
+    """Regression: such a count was taken for "cache unavailable" (not counted, or a 503)."""
+    import django_ratelimit.core
+    from django.core.cache import cache
+
+    settings.RATE_LIMIT_FAIL_OPEN = fail_open
+    secret = make_token(customer="boundary", rate=3).secret
+    api.get("/v1/models", token=secret)  # the token is cached now; its count is another window's
+    monkeypatch.setattr(django_ratelimit.core, "caches", {"default": _SecondTickingCache(clock, cache)})
+
+    responses = []
+    for _ in range(5):
+        clock.now = 1_900_000_010.999  # every request is counted in this same second
+        responses.append(api.get("/v1/models", token=secret))
+
+    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0", "0"]
+    for response in responses:
+        assert_rate_limit_headers(response, limit=3)
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_a_cache_outage_falls_back_to_a_limit_per_process(api, settings, monkeypatch, clock, anonymous):
+    """Fail-open is not "no limits": each process counts on its own until the cache is back, the
+    per-IP limit on requests without a valid token included (token guessing stays limited)."""
+    import django_ratelimit.core
+
+    settings.RATE_LIMIT_FAIL_OPEN = True
+    secret = make_token(customer="outage", rate=3).secret
+    api.get("/v1/models", token=secret)  # warm the token cache while the cache still works
+    monkeypatch.setattr(django_ratelimit.core, "caches", {"default": _BrokenCache()})
+
+    limit = settings.RATE_LIMIT_ANONYMOUS_PER_SECOND if anonymous else 3
+    token = (lambda i: f"ipk_guess{i}") if anonymous else (lambda i: secret)
+    responses = [api.get("/v1/models", token=token(i)) for i in range(limit + 2)]
+
+    allowed = 401 if anonymous else 200
+    assert [r.status_code for r in responses] == [allowed] * limit + [429] * 2
+    assert [int(r.headers["X-RateLimit-Remaining"]) for r in responses] == [*range(limit - 1, -1, -1), 0, 0]
+    clock.advance(1)
+    assert api.get("/v1/models", token=token(99)).status_code == allowed  # a new window, locally too

@@ -21,6 +21,8 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
+from apps.core.uvicorn_protocol import PROTOCOL
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,10 +42,16 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+class ServerUrl(str):
+    """The base URL, and the PID of the server's (master) process for tests that signal it."""
+
+    pid: int
+
+
 @contextmanager
 def live_server(
     *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 30, log_path: Path | None = None
-) -> Iterator[str]:
+) -> Iterator[ServerUrl]:
     """The server's base URL; its output goes to `log_path` when given (kept as a test artifact)."""
     port = free_port()
     server_env = {
@@ -57,13 +65,14 @@ def live_server(
     command = [
         sys.executable, "-m", "uvicorn", "inference_platform.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
+        "--no-access-log", "--log-level", "warning", "--http", PROTOCOL,
     ]  # fmt: skip
     log = log_path.open("wb") if log_path is not None else None
     process = subprocess.Popen(
         command, cwd=ROOT, env=server_env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None
     )
-    base = f"http://127.0.0.1:{port}"
+    base = ServerUrl(f"http://127.0.0.1:{port}")
+    base.pid = process.pid
     try:
         _wait_ready(base, process, timeout)
         yield base

@@ -62,7 +62,7 @@ for model_id, config in fakes.items():
 PORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 export BASE_URL=http://127.0.0.1:$PORT
 "$PY" -m uvicorn inference_platform.asgi:application --host 127.0.0.1 --port "$PORT" --no-access-log \
-  >"$VAR_DIR/server.log" 2>&1 &
+  --http apps.core.uvicorn_protocol:HttpProtocol >"$VAR_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 
 # Any HTTP answer means the server is up (a 429 from the per-IP limit counts too).
