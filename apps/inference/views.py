@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.db import close_old_connections
 from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -53,6 +54,10 @@ class InferenceView(ApiView):
     def stream(self, request: ApiRequest, start: services.StreamStart) -> StreamingHttpResponse:
         generation = async_to_sync(started)(start.generation)
         context = StreamContext(facts=request.facts, charge=start.charge, claim=request.idempotency_claim)
+        # Django gives this request's database connection back only when the response closes, at
+        # the end of the stream; the stream settles on a connection of its own (db_call), so with
+        # the PostgreSQL pool every open stream would hold one idle and starve its own settlement.
+        close_old_connections()
         return sse_response(sse_events(context, generation))
 
 
