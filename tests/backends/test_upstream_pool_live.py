@@ -48,7 +48,7 @@ def test_a_refused_replica_is_failed_over_and_ejected(run: Runner) -> None:
 
     texts, (dead, alive) = run(scenario())
 
-    assert all(text.startswith("good0 ") for text in texts)
+    assert all(text.startswith("good-0 ") for text in texts)
     assert good.stats.generations == 4
     assert (dead.health, dead.errors, dead.ejections, dead.last_error) == ("ejected", 1, 1, "connect failed")
     assert alive.health == "healthy"
@@ -66,7 +66,7 @@ def test_a_stream_dropped_before_its_first_token_is_served_by_another_replica(ru
 
     for events in streams:
         assert isinstance(events[-1], StreamEnd) and events[-1].usage.completion_tokens == 8
-        assert "".join(event.text for event in events[:-1] if isinstance(event, TextDelta)).startswith("good0 ")
+        assert "".join(event.text for event in events[:-1] if isinstance(event, TextDelta)).startswith("good-0 ")
     assert broken.stats.generations == 1  # tried once, then ejected
     assert good.stats.completed == 2
 
@@ -79,7 +79,7 @@ def test_a_5xx_answer_is_failed_over(run: Runner) -> None:
             upstream = backend(*urls)
             return [await chat_text(upstream) for _ in range(3)]
 
-    assert all(text.startswith("good0") for text in run(scenario()))
+    assert all(text.startswith("good-0") for text in run(scenario()))
     assert failing.stats.generations == 1
 
 
@@ -99,7 +99,7 @@ def test_no_retry_once_the_first_token_was_received(run: Runner) -> None:
 
     received, (first, second) = run(scenario())
 
-    assert received == ["dropping0 ", "dropping1 "]
+    assert received == ["dropping-0 ", "dropping-1 "]
     assert other.stats.generations == 0
     assert (first.health, first.last_error) == ("ejected", "connection dropped")
     assert first.in_flight == second.in_flight == 0

@@ -130,7 +130,7 @@ class FakeReplica:
                 request.transport.abort()
                 return response
             last = index == count - 1
-            await _event(response, _chunk(chat, f"{self.name}{index} ", finish if last else None))
+            await _event(response, _chunk(chat, f"{self.name}-{index} ", finish if last else None))
             if not last:
                 await asyncio.sleep(behaviour.token_delay_s)
         if (body.get("stream_options") or {}).get("include_usage"):
@@ -177,7 +177,7 @@ def _chunk(chat: bool, text: str, finish: str | None) -> dict[str, Any]:
 
 
 def _whole(chat: bool, name: str, count: int, finish: str, usage: dict[str, int]) -> dict[str, Any]:
-    text = "".join(f"{name}{index} " for index in range(count))
+    text = "".join(f"{name}-{index} " for index in range(count))
     choice = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
     return {"choices": [{"index": 0, **choice, "finish_reason": finish}], "usage": usage}
 
