@@ -24,7 +24,7 @@ LIMIT_S = int(os.environ.get("MULTINODE_LIMIT_S", "300"))
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "var" / "multinode" / "results.json"
 FLUSH_S = 0.5  # REQUEST_LOG_FLUSH_SECONDS on the nodes (the default)
-TOKEN_DELAY_S = 0.01  # the fake replicas: 8 tokens, 10 ms apart
+TOKEN_DELAY_S = 0.025  # the fake replicas: 8 tokens, 25 ms apart (slowed: 250 ms)
 WORKERS_PER_NODE = 2
 
 
