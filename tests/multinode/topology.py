@@ -31,7 +31,11 @@ MAX_MACHINES = 9  # per kind: keeps addresses and interface names (15 chars) in 
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True, timeout=10)
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+    if check and done.returncode != 0:
+        # Typically a container without CAP_NET_ADMIN / CAP_SYS_ADMIN: say so, with ip's own words.
+        raise RuntimeError(f"`ip {' '.join(args)}` failed: {done.stderr.strip()}")
+    return done
 
 
 @dataclass(frozen=True, slots=True)
