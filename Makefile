@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker test lint typecheck schema sdk sdk-test bench bench-admin soak migrate clean
+.PHONY: install run worker test lint typecheck schema sdk sdk-test bench bench-admin soak multinode migrate clean
 
 install: $(STAMP)
 
@@ -72,6 +72,11 @@ bench-admin: install
 # A bounded soak against a local server: mixed traffic, faults, invariants (docs/reliability.md).
 soak: install
 	$(PY) bench/soak.py $(SOAK_ARGS)
+
+# Two nodes and three fake GPU replicas in network namespaces, four scenarios, a few minutes (root;
+# DATABASE_URL=postgres://… and REDIS_URL=redis://…): docs/deploy.md#the-multi-node-harness.
+multinode: install
+	$(PY) -m tests.multinode
 
 clean:
 	rm -rf $(VENV) var

@@ -14,12 +14,17 @@ Streamed requests say `Connection: close`: llama.cpp's server closes the connect
 streamed response without announcing it, so a pooled socket would fail the next request (measured:
 every second stream). A new loopback or LAN connection per generation costs far less than the
 generation; the short JSON calls (`/tokenize`, embeddings) keep the pool.
+
+The upstream may be several replicas (`replicas`, or `base_url` as a pool of one): every call goes
+through `upstream_failover`, which picks the replica (`upstream_pool`), reports how the call went
+and retries a replica's failure once elsewhere, before the first token only.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +45,10 @@ from apps.backends.base import (
 from apps.backends.generations import collect_generation
 from apps.backends.http_session import shared_session
 from apps.backends.sse_reader import sse_data
-from apps.backends.upstream_errors import error_for_exception, error_for_status
+from apps.backends.upstream_errors import UpstreamStatus, error_for_exception, error_for_status
+from apps.backends.upstream_failover import call_with_failover, stream_with_failover
+from apps.backends.upstream_pool import DEFAULT_COOLDOWN_S, ReplicaSpec, UpstreamPool
+from apps.backends.upstream_probe import probe_replica
 from apps.backends.upstream_tokens import UpstreamTokenCounter
 from apps.core.errors import UpstreamError
 
@@ -51,24 +59,36 @@ class OpenAICompatibleBackend:
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str | None = None,
+        replicas: Sequence[ReplicaSpec] = (),
         upstream_model: str,
         api_key: str | None = None,
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 60.0,
         extra_body: dict[str, Any] | None = None,
+        cooldown_s: float = DEFAULT_COOLDOWN_S,
     ) -> None:
-        self.base_url = base_url.rstrip("/").removesuffix("/v1")
+        specs = list(replicas) or ([ReplicaSpec(url=base_url)] if base_url else [])
+        if not specs or (base_url and replicas):
+            raise ValueError("give either base_url or replicas")
         self.upstream_model = upstream_model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._api_key = api_key
         # sock_read bounds the gap between two reads, so a long stream is fine while tokens keep coming.
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout_s, sock_read=read_timeout_s)
         self._extra_body = extra_body or {}
-        self._tokens = UpstreamTokenCounter(post_json=self._post_json, model=upstream_model)
+        probe = functools.partial(probe_replica, headers=self._headers, timeout_s=connect_timeout_s)
+        self.pool = UpstreamPool(specs, name=upstream_model, probe=probe, cooldown_s=cooldown_s)
+        self._tokens = UpstreamTokenCounter(post_json=self._post_side_json, model=upstream_model)
+
+    @property
+    def base_url(self) -> str:
+        """The first replica's root URL (the only one, for a `base_url` config)."""
+        return self.pool.replicas[0].url
 
     def __repr__(self) -> str:  # the key stays out of logs and tracebacks
-        return f"OpenAICompatibleBackend(base_url={self.base_url!r}, upstream_model={self.upstream_model!r})"
+        urls = [replica.url for replica in self.pool.replicas]
+        return f"OpenAICompatibleBackend(replicas={urls!r}, upstream_model={self.upstream_model!r})"
 
     async def complete(self, *, prompt: str, params: GenerationParams) -> Generation:
         return await collect_generation(self.complete_stream(prompt=prompt, params=params))
@@ -103,7 +123,15 @@ class OpenAICompatibleBackend:
         return {**body, "stream": True, "stream_options": {"include_usage": True}}
 
     async def _post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self._open(path, body) as response:
+        return await call_with_failover(self.pool, functools.partial(self._post_json_to, path=path, body=body))
+
+    async def _post_side_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        # /tokenize: some servers lack it (the counter then estimates), so it says nothing about health.
+        send = functools.partial(self._post_json_to, path=path, body=body)
+        return await call_with_failover(self.pool, send, judged=False)
+
+    async def _post_json_to(self, base_url: str, *, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self._open(base_url + path, body) as response:
             try:
                 raw = await response.read()
             except TRANSPORT_ERRORS as exc:
@@ -114,26 +142,37 @@ class OpenAICompatibleBackend:
         self, path: str, body: dict[str, Any], *, chat: bool, prompt_text: str
     ) -> AsyncGenerator[StreamEvent]:
         tally = _StreamTally()
+        open_stream = functools.partial(self._deltas_from, path=path, body=body, chat=chat, tally=tally)
+        async with contextlib.aclosing(stream_with_failover(self.pool, open_stream)) as deltas:
+            async for delta in deltas:
+                yield delta
+        assert tally.finish_reason is not None  # _deltas_from raised otherwise
+        usage = tally.usage or Usage(await self._tokens.count(prompt_text), tally.deltas)
+        yield StreamEnd(finish_reason=tally.finish_reason, usage=usage)
+
+    async def _deltas_from(
+        self, base_url: str, *, path: str, body: dict[str, Any], chat: bool, tally: _StreamTally
+    ) -> AsyncGenerator[TextDelta]:
+        """One attempt at the stream on one replica (a retry starts a fresh tally)."""
+        tally.reset()
         async with (
-            self._open(path, body, keep_alive=False) as response,
+            self._open(base_url + path, body, keep_alive=False) as response,
             contextlib.aclosing(_deltas(response, chat=chat, tally=tally)) as deltas,
         ):
             async for delta in deltas:
                 yield delta
         if tally.finish_reason is None:
             raise UpstreamError("The model backend ended the stream without finishing the answer.")
-        usage = tally.usage or Usage(await self._tokens.count(prompt_text), tally.deltas)
-        yield StreamEnd(finish_reason=tally.finish_reason, usage=usage)
 
     @contextlib.asynccontextmanager
     async def _open(
-        self, path: str, body: dict[str, Any], *, keep_alive: bool = True
+        self, url: str, body: dict[str, Any], *, keep_alive: bool = True
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        response = await self._send(path, body, keep_alive=keep_alive)
+        response = await self._send(url, body, keep_alive=keep_alive)
         try:
             if response.status >= 400:
                 answer = _redacted(await _body_or_empty(response), self._api_key)
-                raise error_for_status(response.status, answer, response.headers)
+                raise error_for_status(response.status, answer, response.headers) from UpstreamStatus(response.status)
             yield response
         except BaseException:
             # close(), not release(): an unfinished response must drop the socket so the upstream
@@ -143,10 +182,10 @@ class OpenAICompatibleBackend:
         else:
             response.release()
 
-    async def _send(self, path: str, body: dict[str, Any], *, keep_alive: bool) -> aiohttp.ClientResponse:
+    async def _send(self, url: str, body: dict[str, Any], *, keep_alive: bool) -> aiohttp.ClientResponse:
         headers = self._headers if keep_alive else {**self._headers, "Connection": "close"}
         try:
-            return await shared_session().post(self.base_url + path, json=body, headers=headers, timeout=self._timeout)
+            return await shared_session().post(url, json=body, headers=headers, timeout=self._timeout)
         except TRANSPORT_ERRORS as exc:
             raise error_for_exception(exc, before_response=True) from exc
 
@@ -156,6 +195,9 @@ class _StreamTally:
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
     deltas: int = 0
+
+    def reset(self) -> None:
+        self.finish_reason, self.usage, self.deltas = None, None, 0
 
 
 async def _deltas(response: aiohttp.ClientResponse, *, chat: bool, tally: _StreamTally) -> AsyncGenerator[TextDelta]:

@@ -7,8 +7,9 @@ must be shared by every request. Config keys per backend:
   extra_body (more llama.cpp sampling options), admission_timeout_s (the longest wait for a free
   engine slot; default ENGINE_ADMISSION_TIMEOUT_SECONDS). The runtime dir comes from ENGINE_RUNTIME_DIR.
 - `local_embeddings`: max_batch_size, max_queue, truncate, threads (no wait window: apps/backends/microbatcher.py).
-- `openai_compatible`: base_url, upstream_model, api_key_env (the NAME of the env var holding the
-  key, so no secret is stored in the database), connect_timeout_s, read_timeout_s, extra_body.
+- `openai_compatible`: base_url (one server) or replicas (a pool: upstream_config), cooldown_s,
+  upstream_model, api_key_env (the NAME of the env var holding the key, so no secret is stored in
+  the database), connect_timeout_s, read_timeout_s, extra_body.
 - `fake`: token_delay_s, reply_tokens, fail_after_tokens, fail_code, dimensions.
 """
 
@@ -30,13 +31,15 @@ from apps.backends.http_session import close_shared_session
 from apps.backends.local_chat import ChatDefaults, LocalChatBackend
 from apps.backends.local_embeddings import LocalEmbeddingsBackend
 from apps.backends.openai_compatible import OpenAICompatibleBackend
+from apps.backends.upstream_config import POOL_KEYS, cooldown_s, replica_specs, upstream_problems
+from apps.backends.upstream_pool import UpstreamPool
 from apps.core.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
 ENGINE_KEYS = ("slots", "context_tokens", "threads", "idle_exit_s")
 CHAT_KEYS = ("system_prompt", "repeat_penalty", "max_tokens_cap", "read_timeout_s", "extra_body", "admission_timeout_s")
-UPSTREAM_KEYS = ("base_url", "upstream_model", "connect_timeout_s", "read_timeout_s", "extra_body")
+UPSTREAM_KEYS = ("upstream_model", "connect_timeout_s", "read_timeout_s", "extra_body")
 EMBEDDINGS_KEYS = ("max_batch_size", "max_queue", "truncate", "threads")
 FAKE_KEYS = ("token_delay_s", "reply_tokens", "fail_after_tokens", "fail_code", "dimensions")
 
@@ -55,6 +58,17 @@ def backend_for(*, backend: str, config: dict[str, Any]) -> Backend:
 def cached_backends() -> list[Backend]:
     with _lock:
         return list(_cache.values())
+
+
+def cached_backend(*, backend: str, config: dict[str, Any]) -> Backend | None:
+    """The instance `backend_for` built in this process for this name + config, if any (builds none)."""
+    with _lock:
+        return _cache.get((backend, json.dumps(config, sort_keys=True)))
+
+
+def upstream_pools() -> list[UpstreamPool]:
+    """The replica pools of this process's OpenAI-compatible backends (/metrics, the admin)."""
+    return [backend.pool for backend in cached_backends() if isinstance(backend, OpenAICompatibleBackend)]
 
 
 async def close_backends() -> None:
@@ -89,8 +103,16 @@ def _local_embeddings(config: dict[str, Any]) -> Backend:
 
 
 def _openai_compatible(config: dict[str, Any]) -> Backend:
-    _check_keys(config, (*UPSTREAM_KEYS, "api_key_env"))
-    return OpenAICompatibleBackend(api_key=_api_key(config.get("api_key_env")), **_pick(config, UPSTREAM_KEYS))
+    _check_keys(config, OPENAI_COMPATIBLE_KEYS)
+    problems = upstream_problems(config)
+    if problems:
+        raise ValueError(" ".join(problems))
+    return OpenAICompatibleBackend(
+        replicas=replica_specs(config),
+        cooldown_s=cooldown_s(config),
+        api_key=_api_key(config.get("api_key_env")),
+        **_pick(config, UPSTREAM_KEYS),
+    )
 
 
 def _fake(config: dict[str, Any]) -> Backend:
@@ -106,11 +128,12 @@ def output_token_cap(*, backend: str, config: dict[str, Any]) -> int | None:
     return None
 
 
-REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"openai_compatible": ("base_url", "upstream_model")}
+OPENAI_COMPATIBLE_KEYS = ("base_url", *POOL_KEYS, *UPSTREAM_KEYS, "api_key_env")
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"openai_compatible": ("upstream_model",)}
 ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "local_chat": ENGINE_KEYS + CHAT_KEYS,
     "local_embeddings": EMBEDDINGS_KEYS,
-    "openai_compatible": (*UPSTREAM_KEYS, "api_key_env"),
+    "openai_compatible": OPENAI_COMPATIBLE_KEYS,
     "fake": FAKE_KEYS,
 }
 
@@ -122,11 +145,10 @@ def config_problems(*, backend: str, config: dict[str, Any]) -> list[str]:
     allowed, required = ALLOWED_KEYS[backend], REQUIRED_KEYS.get(backend, ())
     problems = [f"Unknown key {key!r}; allowed: {', '.join(allowed)}." for key in sorted(set(config) - set(allowed))]
     problems += [f"Missing {key!r}." for key in required if not config.get(key)]
-    base_url = str(config.get("base_url", ""))
-    if base_url and not base_url.startswith(("http://", "https://")):
-        problems.append("base_url must start with http:// or https://.")
-    if backend == "openai_compatible" and config.get("api_key") is not None:
-        problems.append("Put the key in an environment variable and name it in 'api_key_env'.")
+    if backend == "openai_compatible":
+        problems += upstream_problems(config)
+        if config.get("api_key") is not None:
+            problems.append("Put the key in an environment variable and name it in 'api_key_env'.")
     return problems
 
 

@@ -36,6 +36,15 @@ class ContextLengthExceeded(InvalidRequest):
     """A 400 invalid_request that callers can recognise to say how long the context is."""
 
 
+class UpstreamStatus(Exception):
+    """The HTTP status an upstream answered with, chained (`raise … from`) as the cause of the error
+    it became, so that health checks can tell a replica's 5xx from a 404 about our configuration."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
 def error_for_exception(exc: BaseException, *, before_response: bool = False) -> ApiError:
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout()

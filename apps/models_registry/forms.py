@@ -18,6 +18,14 @@ class ModelForm(forms.ModelForm):
     class Meta:
         model = Model
         fields = ["id", "kind", "backend", "config", "description", "context_length", "max_output_tokens", "enabled"]
+        help_texts = {
+            "config": (
+                'Backend settings. openai_compatible: "upstream_model", then either "base_url" (one server) '
+                'or "replicas": a list of URLs or {"url", "weight", "max_in_flight"} objects (a pool, '
+                'docs/deploy.md); "cooldown_s", "api_key_env" (the NAME of an environment variable holding '
+                'the key, never the key), "connect_timeout_s", "read_timeout_s", "extra_body".'
+            )
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

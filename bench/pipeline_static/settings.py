@@ -1,4 +1,4 @@
-"""The settings the pipeline targets run with, with a urlconf of one in-memory `ApiView`."""
+"""The settings the pipeline targets run with, with a urlconf of one in-memory pipeline viewset."""
 
 from inference_platform.settings.production import *  # noqa: F403
 

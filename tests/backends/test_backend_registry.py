@@ -60,3 +60,40 @@ def test_close_backends_empties_the_cache(run: Runner) -> None:
     run(registry.close_backends())
 
     assert registry.cached_backends() == []
+
+
+def test_openai_compatible_with_replicas_builds_a_pool() -> None:
+    config = {
+        "upstream_model": "m",
+        "replicas": ["http://gpu-1:8000/v1", {"url": "http://gpu-2:8000", "weight": 2, "max_in_flight": 4}],
+        "cooldown_s": 3,
+    }
+
+    backend = registry.backend_for(backend="openai_compatible", config=config)
+
+    assert isinstance(backend, OpenAICompatibleBackend)
+    assert [(r.url, r.spec.weight, r.spec.max_in_flight) for r in backend.pool.replicas] == [
+        ("http://gpu-1:8000", 1.0, None),
+        ("http://gpu-2:8000", 2.0, 4),
+    ]
+    assert backend.pool.cooldown_s == 3
+    assert registry.upstream_pools() == [backend.pool]
+
+
+def test_a_single_base_url_is_a_pool_of_one() -> None:
+    backend = registry.backend_for(
+        backend="openai_compatible", config={"base_url": "http://h:1/v1", "upstream_model": "m"}
+    )
+
+    assert isinstance(backend, OpenAICompatibleBackend)
+    assert [replica.url for replica in backend.pool.replicas] == ["http://h:1"]
+
+
+def test_base_url_and_replicas_together_are_refused() -> None:
+    config = {"base_url": "http://h:1", "replicas": ["http://h:2"], "upstream_model": "m"}
+
+    assert registry.config_problems(backend="openai_compatible", config=config) == [
+        "Give either 'base_url' or 'replicas', not both."
+    ]
+    with pytest.raises(ValueError, match="either"):
+        registry.backend_for(backend="openai_compatible", config=config)
