@@ -103,7 +103,7 @@ class Client:
         self._config = resolve_config(
             token=token, base_url=base_url, timeout=timeout, max_retries=max_retries, default_headers=default_headers
         )
-        self._http = http_client or httpx.Client()
+        self._http = http_client if http_client is not None else httpx.Client()
         self.inference = Inference(self)
         self.embeddings = Embeddings(self)
         self.models = Models(self)
@@ -179,7 +179,7 @@ class AsyncClient:
         self._config = resolve_config(
             token=token, base_url=base_url, timeout=timeout, max_retries=max_retries, default_headers=default_headers
         )
-        self._http = http_client or httpx.AsyncClient()
+        self._http = http_client if http_client is not None else httpx.AsyncClient()
         self.inference = AsyncInference(self)
         self.embeddings = AsyncEmbeddings(self)
         self.models = AsyncModels(self)

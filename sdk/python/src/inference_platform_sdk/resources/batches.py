@@ -10,7 +10,7 @@ from urllib.parse import quote
 from typing_extensions import Unpack
 
 from .. import _http
-from .._errors import APIConnectionError, APIError, InternalServerError
+from .._errors import APIConnectionError, APIError, BatchWaitTimeoutError, InternalServerError
 from .._http import RequestOptions, RequestSpec
 from .._pagination import AsyncPage, AsyncPaginator, SyncPage
 from .._streaming import BATCH_EVENTS, AsyncStream, Stream
@@ -154,7 +154,9 @@ class Batches(SyncAPIResource):
         try:
             done = self._follow(waiter, options)
             return done if done is not None else self._poll(waiter, options, poll_interval)
-        except APIError as exc:
+        except BatchWaitTimeoutError:
+            raise
+        except APIError as exc:  # a request cut short by what was left of the wait
             if waiter.expired():
                 raise waiter.timed_out() from exc
             raise
