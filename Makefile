@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt sdk/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
@@ -34,13 +34,16 @@ run: migrate
 worker: migrate
 	$(PY) manage.py db_worker --queue-name '*'
 
+# The Python SDK has its own settings (sdk/python/pyproject.toml: Python 3.10, generated files skipped).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports  # the architecture's contracts (pyproject.toml, docs/architecture.md)
+	cd sdk/python && ../../$(VENV)/bin/ruff check . && ../../$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy apps inference_platform
+	cd sdk/python && ../../$(VENV)/bin/mypy
 
 test: install lint typecheck
 	DJANGO_SETTINGS_MODULE=inference_platform.settings.test $(PY) manage.py check
@@ -52,11 +55,12 @@ schema: install
 	$(PY) manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
 	$(PY) manage.py spectacular --custom-settings apps.openai_api.schema.SETTINGS --file openapi/openai.yaml --validate --fail-on-warn
 
-# The SDK's types from openapi/schema.yaml; after a serializer change: `make schema sdk`.
-sdk:
+# Both SDKs' types from openapi/schema.yaml; after a serializer change: `make schema sdk`.
+sdk: install
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm run generate
+	$(PY) sdk/python/scripts/generate.py
 
-# npm ci from the lockfile, drift (code -> schema -> types), tsc, unit + live tests.
+# npm ci from the lockfile, drift (code -> schema -> both SDKs' types), tsc, unit + live tests of both SDKs.
 sdk-test: install
 	bash scripts/sdk-test.sh
 

@@ -7,7 +7,10 @@ class BatchesConfig(AppConfig):
     def ready(self) -> None:
         from apps.operations.metrics import register_gauge_source
 
-        from . import checks  # noqa: F401  (registers the system check)
+        from . import (
+            checks,  # noqa: F401  (registers the system check)
+            schema,  # noqa: F401  (registers its drf-spectacular extensions)
+        )
         from .metrics import batch_items_waiting, batches_open
 
         register_gauge_source(

@@ -46,6 +46,9 @@ class MetadataField(serializers.DictField):
 
 
 class BatchItemRequestSerializer(StrictSerializer):
+    """Reads one item; `body` is validated by its endpoint's serializer (validation.py). In the schema
+    this is a `oneOf` keyed by `endpoint`, with `body` typed per endpoint (apps/batches/schema.py)."""
+
     custom_id = TextField(min_length=1, max_length=64, help_text="Your id for this request, unique in the batch.")
     endpoint = serializers.ChoiceField(choices=ENDPOINT_CHOICES)
     body = serializers.DictField(help_text="The endpoint's request body, exactly as it would be sent on its own.")
@@ -68,23 +71,10 @@ class BatchCreateRequestSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]})
+@extend_schema_field({"$ref": "#/components/schemas/Error"})
 class ErrorObjectField(serializers.JSONField):
-    """The error object of the envelope (docs/api-contract.md, "Errors")."""
-
-
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"$ref": "#/components/schemas/ChatCompletion"},
-            {"$ref": "#/components/schemas/Completion"},
-            {"$ref": "#/components/schemas/EmbeddingList"},
-            {"type": "null"},
-        ]
-    }
-)
-class EndpointDataField(serializers.JSONField):
-    """What the item's endpoint answers in `data` when called on its own."""
+    """The envelope's error object (`Error`). Only the reference: `allow_null` adds the null once
+    (a null listed here too made every null match two branches of the `oneOf`)."""
 
 
 class BatchCountsSerializer(serializers.Serializer[Any]):
@@ -112,9 +102,13 @@ class BatchListSerializer(serializers.Serializer[Any]):
 
 
 class BatchResultSerializer(serializers.Serializer[dict[str, Any]]):
+    """One result (`services.result_of`). In the schema a `oneOf` keyed by `endpoint`, so that
+    `response` is typed per endpoint (apps/batches/schema.py)."""
+
     custom_id = serializers.CharField()
+    endpoint = serializers.ChoiceField(choices=ENDPOINT_CHOICES)
     status = serializers.ChoiceField(choices=BatchItem.Status.choices)
-    response = EndpointDataField(allow_null=True)
+    response = serializers.JSONField(allow_null=True)
     error = ErrorObjectField(allow_null=True)
     usage = UsageSerializer(allow_null=True)
 

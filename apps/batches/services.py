@@ -90,6 +90,7 @@ def batch_results_chunks(*, batch: BatchJob) -> Iterator[list[dict[str, Any]]]:
 def result_of(item: BatchItem) -> dict[str, Any]:
     return {
         "custom_id": item.custom_id,
+        "endpoint": item.endpoint,
         "status": item.status,
         "response": item.response,
         "error": item.error,
@@ -98,4 +99,6 @@ def result_of(item: BatchItem) -> dict[str, Any]:
 
 
 def _results(batch: BatchJob) -> Any:
-    return BatchItem.objects.filter(batch=batch).only("index", "custom_id", "status", "response", "error", "usage")
+    return BatchItem.objects.filter(batch=batch).only(
+        "index", "custom_id", "endpoint", "status", "response", "error", "usage"
+    )

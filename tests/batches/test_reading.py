@@ -78,7 +78,15 @@ def test_results_of_a_queued_batch_are_pending(api, token):
     items = api.get(f"/v1/batches/{batch_id}/results", token=token).json()["data"]["items"]
 
     assert items == [
-        {"custom_id": str(i), "status": "pending", "response": None, "error": None, "usage": None} for i in range(2)
+        {
+            "custom_id": str(i),
+            "endpoint": "/v1/embeddings",
+            "status": "pending",
+            "response": None,
+            "error": None,
+            "usage": None,
+        }
+        for i in range(2)
     ]
 
 

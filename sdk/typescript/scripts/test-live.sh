@@ -1,85 +1,12 @@
 #!/usr/bin/env bash
-# Runs the SDK's live tests against a throwaway server:
-#   scratch VAR_DIR (its own SQLite) -> migrate -> tokens -> fake models -> uvicorn on a free port
-#   -> wait for /v1/openapi.json -> node --test -> stop the server by PID, always.
-# Expects the tests compiled to .test-build/ (`npm run test:live` does that first).
-# Env: PYTHON (default: the repo's .venv), KEEP_VAR_DIR=1 keeps the scratch folder for a post-mortem.
+# The TypeScript SDK's live tests against a throwaway server (../../scripts/with-sdk-server.sh has
+# the server, its tokens and fake models). Expects the tests compiled to .test-build/
+# (`npm run test:live` does that first). Env: PYTHON, KEEP_VAR_DIR (see that script).
 set -euo pipefail
 
 SDK_DIR=$(cd "$(dirname "$0")/.." && pwd)
-REPO_DIR=$(cd "$SDK_DIR/../.." && pwd)
-PY=${PYTHON:-$REPO_DIR/.venv/bin/python}
 TESTS=${SDK_TESTS:-$SDK_DIR/.test-build/test/live}
-
-[[ -x $PY ]] || { echo "no Python at $PY (run \`make install\` first)" >&2; exit 1; }
 [[ -d $TESTS ]] || { echo "no compiled tests at $TESTS (run \`npm run build:test\`)" >&2; exit 1; }
 
-# The SDK tests the wire contract, not the stores: always the embedded default (SQLite, local
-# memory), even when CI exports DATABASE_URL/REDIS_URL for the server's own suite.
-unset DATABASE_URL REDIS_URL DJANGO_SETTINGS_MODULE
-export VAR_DIR
-VAR_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sdk-live.XXXXXX")
-SERVER_PID=
-
-stop_server() {
-  local status=$?
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID"
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ $status -ne 0 && -f $VAR_DIR/server.log ]]; then
-    echo "== last lines of the server log ($VAR_DIR/server.log)" >&2
-    tail -n 40 "$VAR_DIR/server.log" >&2
-  fi
-  [[ ${KEEP_VAR_DIR:-0} == 1 ]] || rm -rf "$VAR_DIR"
-  exit "$status"
-}
-trap stop_server EXIT
-
-cd "$REPO_DIR"
-"$PY" manage.py migrate --noinput -v0
-
-token() { "$PY" manage.py create_token "$@" | tail -n 1; }
-API_TOKEN=$(token --customer sdk-test)
-API_TOKEN_RATE1=$(token --customer sdk-test --rate 1 --name rate-one)
-API_TOKEN_REPLAY=$(token --customer sdk-test-replay)
-export API_TOKEN API_TOKEN_RATE1 API_TOKEN_REPLAY
-
-# Deterministic fast models for the pipeline cases; the real local models are seeded by migrate.
-"$PY" manage.py shell -v0 -c "
-from apps.models_registry.models import Model
-fakes = {
-    'fake-chat': {'reply_tokens': 5},
-    'fake-slow': {'reply_tokens': 5, 'token_delay_s': 0.3},
-    'fake-fail': {'reply_tokens': 5, 'fail_after_tokens': 2},
-    'fake-overloaded': {'fail_after_tokens': 0, 'fail_code': 'model_overloaded'},
-}
-for model_id, config in fakes.items():
-    Model.objects.update_or_create(id=model_id, defaults={'kind': 'chat', 'backend': 'fake', 'config': config})
-"
-
-PORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-export BASE_URL=http://127.0.0.1:$PORT
-"$PY" -m uvicorn inference_platform.asgi:application --host 127.0.0.1 --port "$PORT" --no-access-log \
-  --http apps.core.uvicorn_protocol:HttpProtocol >"$VAR_DIR/server.log" 2>&1 &
-SERVER_PID=$!
-
-# Any HTTP answer means the server is up (a 429 from the per-IP limit counts too).
-for _ in $(seq 120); do
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server exited during start-up" >&2; exit 1; }
-  if "$PY" -c "
-import sys, urllib.error, urllib.request
-try:
-    urllib.request.urlopen('$BASE_URL/v1/openapi.json', timeout=2)
-except urllib.error.HTTPError:
-    pass
-except OSError:
-    sys.exit(1)
-" 2>/dev/null; then break; fi
-  sleep 0.25
-done
-
-cd "$SDK_DIR"
 # One file at a time: the rate-limit cases count requests per token and second.
-node --test --test-concurrency=1 "$TESTS"/
+exec bash "$SDK_DIR/../../scripts/with-sdk-server.sh" node --test --test-concurrency=1 "$TESTS"/

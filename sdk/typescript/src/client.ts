@@ -1,6 +1,7 @@
 // The entry point: configuration, and the ways a resource talks to the server (get, post,
 // postStream, getStream). Resources hold no HTTP logic of their own.
 import { APIError } from './core/error.js';
+import { assertKnownOptions } from './core/options.js';
 import { send, type ClientConfig, type QueryValue, type RequestOptions, type RequestSpec } from './core/http.js';
 import { APIPromise, responseMeta, type WithResponse } from './core/response.js';
 import { COMPLETION_EVENTS, Stream, type StreamEventNames } from './core/streaming.js';
@@ -28,6 +29,16 @@ export interface ClientOptions {
   defaultHeaders?: Record<string, string>;
 }
 
+/** Every ClientOptions key: the constructor refuses any other (a typo in plain JavaScript). */
+const CLIENT_OPTIONS: readonly (keyof ClientOptions)[] = [
+  'token',
+  'baseURL',
+  'timeout',
+  'maxRetries',
+  'fetch',
+  'defaultHeaders',
+];
+
 function fromEnv(name: string): string | undefined {
   return typeof process === 'undefined' ? undefined : process.env[name] || undefined;
 }
@@ -41,6 +52,7 @@ export class Client {
   readonly #config: ClientConfig;
 
   constructor(options: ClientOptions = {}) {
+    assertKnownOptions(options, CLIENT_OPTIONS);
     const token = options.token ?? fromEnv('API_TOKEN');
     if (!token) throw new Error('Client needs an API token: pass { token } or set API_TOKEN.');
     this.#config = {

@@ -46,10 +46,15 @@ export type BatchResultsParams = QueryParams<'batches_results'>;
 export type Batch = ResponseData<'batches_retrieve'>;
 export type BatchList = ResponseData<'batches_list'>;
 export type BatchResultList = ResponseData<'batches_results'>;
+/** One result: a union keyed by `endpoint`, so `if (result.endpoint === '/v1/embeddings')` narrows
+ * `result.response` to that endpoint's answer (`EmbeddingList | null`). */
 export type BatchResult = BatchResultList['items'][number];
+/** The result of a request to `Endpoint`. */
+export type BatchResultOf<Endpoint extends BatchEndpoint> = Extract<BatchResult, { endpoint: Endpoint }>;
 export type BatchStatus = Schemas['BatchStatus'];
 export type BatchCounts = Schemas['BatchCounts'];
-export type BatchEndpoint = Schemas['BatchEndpoint'];
+/** The endpoints a batch request may name: the discriminator of the schema's `BatchItemRequest`. */
+export type BatchEndpoint = Schemas['BatchItemRequest']['endpoint'];
 export type BatchItemStatus = Schemas['BatchItemStatus'];
 
 /** The request body each batch endpoint takes, as it would be sent on its own (without `stream`).
@@ -62,10 +67,9 @@ export interface BatchRequestBodies {
 type Holds<Check extends true> = Check;
 type EveryEndpointHasABody = Holds<BatchEndpoint extends keyof BatchRequestBodies ? true : false>;
 
-/** One request of a batch: its `body` is typed by its `endpoint`. */
+/** One request of a batch: the schema's per-endpoint variant, its `body` without `stream`. */
 export type BatchRequest = {
-  [Endpoint in BatchEndpoint]: Omit<Schemas['BatchItemRequest'], 'endpoint' | 'body'> & {
-    endpoint: Endpoint;
+  [Endpoint in BatchEndpoint]: Omit<Extract<Schemas['BatchItemRequest'], { endpoint: Endpoint }>, 'body'> & {
     body: BatchRequestBodies[Endpoint];
   };
 }[BatchEndpoint];
@@ -83,7 +87,7 @@ export type ErrorBody = Schemas['Error'];
 export type ErrorEnvelope = Schemas['ErrorEnvelope'];
 export type Meta = Schemas['Meta'];
 
-/** What every list endpoint answers (DESIGN §3.1): a page of items and the cursor of the next. */
+/** What every list endpoint answers (docs/api-contract.md, "Envelope"): a page of items and the cursor of the next. */
 export interface Page<Item> {
   items: Item[];
   next_cursor: string | null;

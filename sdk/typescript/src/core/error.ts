@@ -15,7 +15,7 @@ export interface APIErrorInit {
 export class APIError extends Error {
   /** HTTP status; undefined when no response arrived (connection errors). */
   readonly status: number | undefined;
-  /** The server's stable error code (DESIGN §3.2); undefined when the body was not an envelope. */
+  /** The server's stable error code (docs/api-contract.md, "Errors"); undefined when the body was not an envelope. */
   readonly code: ErrorCode | undefined;
   /** The request field at fault, e.g. `max_tokens` or `Idempotency-Key`. */
   readonly param: string | null;
@@ -66,7 +66,7 @@ export class BatchWaitTimeoutError extends APIError {
   }
 }
 
-// The server's closed table (DESIGN §3.2). Typed against the generated ErrorCode union, so a code
+// The server's closed table (docs/api-contract.md, "Errors"). Typed against the generated ErrorCode union, so a code
 // added to the schema fails `tsc` here until it has a status.
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_request: 400,

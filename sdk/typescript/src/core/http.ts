@@ -1,6 +1,7 @@
 // Builds a request from a method's spec and drives its attempts: one Idempotency-Key per call,
 // reused by every retry, and the wait between attempts from core/retry.ts.
 import { attempt, type AttemptResult } from './attempt.js';
+import { assertKnownOptions } from './options.js';
 import type { MetaContext } from './response.js';
 import { retryDelay, sleep } from './retry.js';
 
@@ -26,6 +27,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+const REQUEST_OPTIONS: readonly (keyof RequestOptions)[] = ['idempotencyKey', 'timeout', 'maxRetries', 'signal', 'headers'];
+
 export type QueryValue = string | number | boolean | undefined;
 
 export interface RequestSpec {
@@ -42,6 +45,7 @@ export interface Delivered {
 }
 
 export async function send(config: ClientConfig, spec: RequestSpec, options: RequestOptions = {}): Promise<Delivered> {
+  assertKnownOptions(options, REQUEST_OPTIONS, 'request option');
   const idempotencyKey = spec.method === 'POST' ? (options.idempotencyKey ?? crypto.randomUUID()) : undefined;
   const stream = spec.stream ?? false;
   const maxRetries = options.maxRetries ?? config.maxRetries;

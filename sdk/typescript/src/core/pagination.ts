@@ -1,6 +1,6 @@
-// Every list endpoint answers `{items, next_cursor}` (DESIGN §3.1). A PagePromise is the first page
-// when awaited and every item of every page when iterated, so callers pick either without a
-// second method:
+// Every list endpoint answers `{items, next_cursor}` (docs/api-contract.md, "Envelope"). A
+// PagePromise is the first page when awaited and every item of every page when iterated, so callers
+// pick either without a second method:
 //
 //     const page = await client.models.list({ limit: 10 });
 //     for await (const model of client.models.list()) { ... }

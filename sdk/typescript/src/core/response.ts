@@ -3,7 +3,7 @@
 // separate object rather than hidden properties on `data`, so data stays plain JSON.
 import type { Meta } from '../types.js';
 
-/** The `X-RateLimit-*` headers that every response carries (DESIGN §3.3). */
+/** The `X-RateLimit-*` headers that every response carries (docs/api-contract.md, "Rate limits"). */
 export interface RateLimitInfo {
   /** Requests allowed per window. */
   limit: number;

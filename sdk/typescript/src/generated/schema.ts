@@ -236,26 +236,7 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /**
-         * @description * `/v1/chat/completions` - /v1/chat/completions
-         *     * `/v1/completions` - /v1/completions
-         *     * `/v1/embeddings` - /v1/embeddings
-         * @enum {string}
-         */
-        BatchEndpoint: "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings";
-        /**
-         * @description Unknown fields are an error naming the field, not silently ignored (a typo'd
-         *     `max_token` would otherwise run with the default and surprise the caller).
-         */
-        BatchItemRequest: {
-            /** @description Your id for this request, unique in the batch. */
-            custom_id: string;
-            endpoint: components["schemas"]["BatchEndpoint"];
-            /** @description The endpoint's request body, exactly as it would be sent on its own. */
-            body: {
-                [key: string]: unknown;
-            };
-        };
+        BatchItemRequest: components["schemas"]["ChatCompletionBatchRequest"] | components["schemas"]["CompletionBatchRequest"] | components["schemas"]["EmbeddingBatchRequest"];
         /**
          * @description * `pending` - Pending
          *     * `running` - Running
@@ -269,13 +250,7 @@ export interface components {
             items: components["schemas"]["Batch"][];
             next_cursor: string | null;
         };
-        BatchResult: {
-            custom_id: string;
-            status: components["schemas"]["BatchItemStatus"];
-            response: components["schemas"]["ChatCompletion"] | components["schemas"]["Completion"] | components["schemas"]["EmbeddingList"] | null;
-            error: components["schemas"]["Error"] | null;
-            usage: components["schemas"]["Usage"] | null;
-        };
+        BatchResult: components["schemas"]["ChatCompletionBatchResult"] | components["schemas"]["CompletionBatchResult"] | components["schemas"]["EmbeddingBatchResult"];
         BatchResultList: {
             items: components["schemas"]["BatchResult"][];
             next_cursor: string | null;
@@ -303,6 +278,35 @@ export interface components {
             created_at: string;
             choices: components["schemas"]["ChatChoice"][];
             usage: components["schemas"]["Usage"];
+        };
+        /**
+         * @description Unknown fields are an error naming the field, not silently ignored (a typo'd
+         *     `max_token` would otherwise run with the default and surprise the caller).
+         */
+        ChatCompletionBatchRequest: {
+            /** @description Your id for this request, unique in the batch. */
+            custom_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            endpoint: "/v1/chat/completions";
+            /** @description The body of `POST /v1/chat/completions`, exactly as it would be sent on its own. */
+            body: components["schemas"]["ChatCompletionRequest"];
+        };
+        ChatCompletionBatchResult: {
+            custom_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            endpoint: "/v1/chat/completions";
+            status: components["schemas"]["BatchItemStatus"];
+            /** @description What `POST /v1/chat/completions` answers in `data`; null unless `completed`. */
+            response: components["schemas"]["ChatCompletion"] | null;
+            /** @description Why the request failed; null unless `failed`. */
+            error: components["schemas"]["Error"] | null;
+            usage: components["schemas"]["Usage"] | null;
         };
         /**
          * @description Unknown fields are an error naming the field, not silently ignored (a typo'd
@@ -346,6 +350,35 @@ export interface components {
             choices: components["schemas"]["CompletionChoice"][];
             usage: components["schemas"]["Usage"];
         };
+        /**
+         * @description Unknown fields are an error naming the field, not silently ignored (a typo'd
+         *     `max_token` would otherwise run with the default and surprise the caller).
+         */
+        CompletionBatchRequest: {
+            /** @description Your id for this request, unique in the batch. */
+            custom_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            endpoint: "/v1/completions";
+            /** @description The body of `POST /v1/completions`, exactly as it would be sent on its own. */
+            body: components["schemas"]["CompletionRequest"];
+        };
+        CompletionBatchResult: {
+            custom_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            endpoint: "/v1/completions";
+            status: components["schemas"]["BatchItemStatus"];
+            /** @description What `POST /v1/completions` answers in `data`; null unless `completed`. */
+            response: components["schemas"]["Completion"] | null;
+            /** @description Why the request failed; null unless `failed`. */
+            error: components["schemas"]["Error"] | null;
+            usage: components["schemas"]["Usage"] | null;
+        };
         CompletionChoice: {
             index: number;
             text: string;
@@ -379,6 +412,35 @@ export interface components {
         Embedding: {
             index: number;
             embedding: number[];
+        };
+        /**
+         * @description Unknown fields are an error naming the field, not silently ignored (a typo'd
+         *     `max_token` would otherwise run with the default and surprise the caller).
+         */
+        EmbeddingBatchRequest: {
+            /** @description Your id for this request, unique in the batch. */
+            custom_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            endpoint: "/v1/embeddings";
+            /** @description The body of `POST /v1/embeddings`, exactly as it would be sent on its own. */
+            body: components["schemas"]["EmbeddingRequest"];
+        };
+        EmbeddingBatchResult: {
+            custom_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            endpoint: "/v1/embeddings";
+            status: components["schemas"]["BatchItemStatus"];
+            /** @description What `POST /v1/embeddings` answers in `data`; null unless `completed`. */
+            response: components["schemas"]["EmbeddingList"] | null;
+            /** @description Why the request failed; null unless `failed`. */
+            error: components["schemas"]["Error"] | null;
+            usage: components["schemas"]["Usage"] | null;
         };
         EmbeddingList: {
             model: string;

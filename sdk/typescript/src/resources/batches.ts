@@ -1,5 +1,6 @@
 import { APIConnectionError, BatchWaitTimeoutError, InternalServerError } from '../core/error.js';
 import type { RequestOptions } from '../core/http.js';
+import { assertKnownOptions } from '../core/options.js';
 import { PagePromise } from '../core/pagination.js';
 import type { APIPromise } from '../core/response.js';
 import { sleep } from '../core/retry.js';
@@ -35,6 +36,8 @@ export interface BatchWaitOptions {
   /** Called with the batch whenever its status or counts change, the terminal batch included. */
   onProgress?: (batch: Batch) => void;
 }
+
+const WAIT_OPTIONS: readonly (keyof BatchWaitOptions)[] = ['timeoutMs', 'pollIntervalMs', 'onProgress'];
 
 /** Batch jobs: /v1/batches and its sub-resources. */
 export class Batches extends APIResource {
@@ -82,6 +85,7 @@ export class Batches extends APIResource {
   /** Resolves to the batch once it is `completed`, `failed` or `cancelled`. Follows the progress
    * stream; if that breaks (connection lost, a proxy without streaming), polls `get`. */
   async waitFor(batchId: string, wait: BatchWaitOptions = {}, options: RequestOptions = {}): Promise<Batch> {
+    assertKnownOptions(wait, WAIT_OPTIONS, 'wait option');
     const { timeoutMs, pollIntervalMs = 1_000, onProgress } = wait;
     const controller = new AbortController();
     const userSignal = options.signal;

@@ -83,17 +83,21 @@ describe('batches', () => {
         [`${tag}-m`, 'completed', null],
       ],
     );
-    const [first, second, third] = results.map((result) => result.response);
-    const completion = first as Completion;
-    assert.match(completion.id, /^cmpl_/);
-    assert.equal(completion.choices[0]?.text, 'alpha beta alpha');
-    assert.equal(completion.choices[0]?.finish_reason, 'length');
-    assert.deepEqual(completion.usage, { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 });
-    assert.deepEqual(results[0]?.usage, completion.usage);
-    const chat = second as ChatCompletion;
-    assert.match(chat.id, /^chatcmpl_/);
-    assert.equal(chat.choices[0]?.message.content, 'one two one two one');
-    assert.equal((third as Completion).choices[0]?.text, 'gamma gamma gamma gamma gamma');
+    // Each result names its endpoint, which narrows `response` to that endpoint's type: no casts.
+    const [first, second, third] = results;
+    assert.equal(first?.endpoint, '/v1/completions');
+    const completion: Completion | null | undefined = first?.endpoint === '/v1/completions' ? first.response : undefined;
+    assert.match(completion?.id ?? '', /^cmpl_/);
+    assert.equal(completion?.choices[0]?.text, 'alpha beta alpha');
+    assert.equal(completion?.choices[0]?.finish_reason, 'length');
+    assert.deepEqual(completion?.usage, { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 });
+    assert.deepEqual(first?.usage, completion?.usage);
+    assert.equal(second?.endpoint, '/v1/chat/completions');
+    const chat: ChatCompletion | null | undefined = second?.endpoint === '/v1/chat/completions' ? second.response : undefined;
+    assert.match(chat?.id ?? '', /^chatcmpl_/);
+    assert.equal(chat?.choices[0]?.message.content, 'one two one two one');
+    assert.ok(third?.endpoint === '/v1/completions');
+    assert.equal(third.response?.choices[0]?.text, 'gamma gamma gamma gamma gamma');
   });
 
   test('events: progress batches while it runs, then the terminal batch', async () => {

@@ -1,0 +1,1 @@
+"""Generated from openapi/schema.yaml by scripts/generate.py: never edit these files by hand."""

@@ -1,0 +1,1 @@
+"""One module per namespace of the API; each has a sync class and its async twin."""
