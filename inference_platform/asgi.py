@@ -2,6 +2,8 @@
 
 http      /v1/…, /openai/v1/… -> body guard -> lean API handler (no Django middleware) -> the
                  pipeline's HTTP door (the envelope, or OpenAI's wire format)
+          /health/… -> liveness and readiness (apps/operations/health_app.py): a bare ASGI app,
+                 outside Django's handler and the pipeline, cheap enough to poll every second
           other  -> Django's normal handler (admin, docs)
 websocket /v1/stream -> the pipeline's WebSocket door, with the request types composed here
 lifespan          -> start/stop the background writers (lifespan.py)
@@ -23,6 +25,7 @@ from apps.batches.views import batch_subscribe  # noqa: E402
 from apps.core.api_handler import ApiASGIHandler, PrefixRouter  # noqa: E402
 from apps.core.body_limit import BodyLimit  # noqa: E402
 from apps.inference.endpoints import socket_handlers  # noqa: E402
+from apps.operations.health_app import HealthApp  # noqa: E402
 from apps.pipeline.websocket import SocketConsumer  # noqa: E402
 from inference_platform.lifespan import Lifespan  # noqa: E402
 
@@ -32,9 +35,13 @@ SOCKET_HANDLERS = {**socket_handlers(), "batch.subscribe": batch_subscribe}
 application = ProtocolTypeRouter(
     {
         "http": PrefixRouter(
-            prefixes=("/v1/", "/openai/v1/"),
-            api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
-            default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
+            prefixes=("/health/",),
+            api=HealthApp(),
+            default=PrefixRouter(
+                prefixes=("/v1/", "/openai/v1/"),
+                api=BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES),
+                default=ASGIStaticFilesHandler(django_application),  # the admin's CSS/JS under uvicorn
+            ),
         ),
         "websocket": URLRouter([path("v1/stream", SocketConsumer.as_asgi(handlers=SOCKET_HANDLERS))]),
         "lifespan": Lifespan(),

@@ -94,6 +94,24 @@ class OpenAICompatibleBackend:
     async def count_tokens(self, *, text: str) -> int:
         return await self._tokens.count(text)
 
+    async def unreachable(self, *, timeout_s: float) -> str | None:
+        """What keeps the upstream from serving, from a cheap GET of its model list (readiness
+        checks, docs/deploy.md); None when it answers. Every server this backend speaks to lists its
+        models at `/v1/models`; a 401 or 403 means our key is wrong, which no request would survive."""
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        try:
+            async with shared_session().get(
+                self.base_url + "/v1/models", headers=self._headers, timeout=timeout
+            ) as response:
+                status = response.status
+        except TimeoutError:
+            return f"no answer from {self.base_url} within {timeout_s:g} s"
+        except aiohttp.ClientError as exc:
+            return f"{self.base_url} is not reachable ({type(exc).__name__})"
+        if status >= 500 or status in (401, 403):
+            return f"{self.base_url} answered HTTP {status}"
+        return None
+
     async def aclose(self) -> None:
         # The pooled session is shared by every backend on the loop: `close_shared_session` owns it.
         return None
