@@ -40,9 +40,14 @@ from apps.backends.base import (
 from apps.backends.generations import collect_generation
 from apps.backends.http_session import shared_session
 from apps.backends.sse_reader import sse_data
-from apps.backends.upstream_errors import error_for_exception, error_for_status
+from apps.backends.upstream_errors import (
+    ContextLengthExceeded,
+    context_message,
+    error_for_exception,
+    error_for_status,
+)
 from apps.backends.upstream_tokens import UpstreamTokenCounter
-from apps.core.errors import UpstreamError
+from apps.core.errors import ApiError, UpstreamError
 
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 
@@ -57,6 +62,7 @@ class OpenAICompatibleBackend:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 60.0,
         extra_body: dict[str, Any] | None = None,
+        context_tokens: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.upstream_model = upstream_model
@@ -65,6 +71,7 @@ class OpenAICompatibleBackend:
         # sock_read bounds the gap between two reads, so a long stream is fine while tokens keep coming.
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout_s, sock_read=read_timeout_s)
         self._extra_body = extra_body or {}
+        self.context_tokens = context_tokens  # when known (the local engine's); else the upstream may say
         self._tokens = UpstreamTokenCounter(post_json=self._post_json, model=upstream_model)
 
     def __repr__(self) -> str:  # the key stays out of logs and tracebacks
@@ -75,14 +82,16 @@ class OpenAICompatibleBackend:
 
     def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncGenerator[StreamEvent]:
         body = {**self._body(params), "prompt": prompt}
-        return self._stream("/v1/completions", body, chat=False, prompt_text=prompt)
+        return self._stream("/v1/completions", body, chat=False, prompt_text=prompt, max_tokens=params.max_tokens)
 
     async def chat(self, *, messages: list[ChatMessage], params: GenerationParams) -> Generation:
         return await collect_generation(self.chat_stream(messages=messages, params=params))
 
     def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncGenerator[StreamEvent]:
         body = {**self._body(params), "messages": wire.message_dicts(messages)}
-        return self._stream("/v1/chat/completions", body, chat=True, prompt_text=_joined(messages))
+        return self._stream(
+            "/v1/chat/completions", body, chat=True, prompt_text=_joined(messages), max_tokens=params.max_tokens
+        )
 
     async def embed(self, *, inputs: list[str]) -> Embeddings:
         payload = await self._post_json("/v1/embeddings", {"model": self.upstream_model, "input": inputs})
@@ -129,19 +138,38 @@ class OpenAICompatibleBackend:
         return wire.json_object(raw)
 
     async def _stream(
-        self, path: str, body: dict[str, Any], *, chat: bool, prompt_text: str
+        self, path: str, body: dict[str, Any], *, chat: bool, prompt_text: str, max_tokens: int
     ) -> AsyncGenerator[StreamEvent]:
         tally = _StreamTally()
-        async with (
-            self._open(path, body, keep_alive=False) as response,
-            contextlib.aclosing(_deltas(response, chat=chat, tally=tally)) as deltas,
-        ):
-            async for delta in deltas:
-                yield delta
+        try:
+            async with (
+                self._open(path, body, keep_alive=False) as response,
+                contextlib.aclosing(_deltas(response, chat=chat, tally=tally)) as deltas,
+            ):
+                async for delta in deltas:
+                    yield delta
+        except ContextLengthExceeded as exc:  # the upstream's answer to the request: before any delta
+            raise await self._too_long(exc, prompt_text, max_tokens, "messages" if chat else "prompt") from exc
         if tally.finish_reason is None:
             raise UpstreamError("The model backend ended the stream without finishing the answer.")
         usage = tally.usage or Usage(await self._tokens.count(prompt_text), tally.deltas)
         yield StreamEnd(finish_reason=tally.finish_reason, usage=usage)
+
+    async def _too_long(
+        self, exc: ContextLengthExceeded, prompt_text: str, max_tokens: int, param: str
+    ) -> ContextLengthExceeded:
+        """The prompt's size and the context's, from the upstream's answer or counted here."""
+        prompt_tokens = exc.prompt_tokens  # exact when the upstream says (the chat template included)
+        if prompt_tokens is None:
+            try:
+                prompt_tokens = await self.count_tokens(text=prompt_text)
+            except ApiError:
+                prompt_tokens = None
+        context_tokens = self.context_tokens or exc.context_tokens
+        message = context_message(
+            prompt_tokens=prompt_tokens, context_tokens=context_tokens, max_tokens=max_tokens, fallback=exc.message
+        )
+        return ContextLengthExceeded(message, param=param, prompt_tokens=prompt_tokens, context_tokens=context_tokens)
 
     @contextlib.asynccontextmanager
     async def _open(
