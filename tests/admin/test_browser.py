@@ -5,9 +5,8 @@ site" to the landing page. Pages must fit the window and the browser console mus
 404, not even for the favicon).
 
 Skipped when Chromium, chromedriver or Selenium is missing, unless REQUIRE_BROWSER=1 (CI), where
-that fails the run instead. Screenshots and the server's log go to pytest's temporary folder
-(`/tmp/pytest-of-$USER/pytest-current/admin-browser0/`, kept for the last three runs), never into
-the checkout.
+that fails the run instead. Screenshots and the server's log go to pytest's temporary folder (its
+path is printed at the end of the run; the last three runs are kept), never into the checkout.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from apps.customers.services import customer_get_or_create
 from apps.request_logs.models import RequestLog
 from tests.support.factories import make_token
 from tests.support.live_server import live_server
+
+from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -80,9 +81,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
     folder = tmp_path_factory.mktemp("admin-browser")
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"admin browser test: screenshots in {folder}")
+    pytestconfig.stash[SCREENSHOTS] = str(folder)  # said after the run (conftest.py)
     return folder
 
 
