@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker test lint typecheck schema sdk sdk-test bench bench-admin soak multinode migrate clean
+.PHONY: install run worker test lint typecheck schema sdk sdk-test bench bench-admin bench-health soak multinode migrate clean
 
 install: $(STAMP)
 
@@ -27,8 +27,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py bootstrap_demo
-	$(VENV)/bin/uvicorn inference_platform.asgi:application --host 127.0.0.1 --port 8000 --no-access-log \
-		--http apps.core.uvicorn_protocol:HttpProtocol
+	bash scripts/serve.sh  # HOST, PORT: default 127.0.0.1:8000
 
 # A batch worker on its own (production, or with BATCH_EMBEDDED_WORKER=0): docs/batches.md.
 worker: migrate
@@ -72,6 +71,10 @@ bench: install
 bench-admin: install
 	$(PY) bench/admin_requestlog.py
 	$(PY) bench/admin_usage.py
+
+# /health/live and /health/ready at concurrency 1 on the embedded default (docs/benchmarks.md).
+bench-health: install
+	$(PY) bench/health.py
 
 # A bounded soak against a local server: mixed traffic, faults, invariants (docs/reliability.md).
 soak: install

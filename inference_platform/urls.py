@@ -3,6 +3,7 @@ app's viewsets, on DRF routers."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
 from apps.batches.views import BatchViewSet
@@ -12,6 +13,7 @@ from apps.operations.metrics_view import metrics_view
 from apps.pipeline.documents import OpenApiDocumentViewSet
 from apps.pipeline.http import ApiRouter, UnknownPathViewSet, server_error
 from apps.usage.views import UsageViewSet
+from inference_platform.landing import favicon, landing
 
 router = ApiRouter()
 router.register("", InferenceViewSet, basename="inference")  # completions, chat/completions, embeddings
@@ -36,10 +38,13 @@ openai_v1 = [
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    path("favicon.ico", favicon, name="favicon"),
     path("v1/", include(v1)),
     path("openai/v1/", include(openai_v1)),
     path("admin/", admin.site.urls),
     path("docs", SpectacularSwaggerView.as_view(url="/v1/openapi.json"), name="docs"),
+    path("docs/", RedirectView.as_view(url="/docs", permanent=True)),
     path("metrics", metrics_view, name="metrics"),
 ]
 

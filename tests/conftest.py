@@ -13,12 +13,14 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
+from tests.support import unclosed_sessions
 from tests.support.api_client import ApiClient
 from tests.support.clock import FrozenClock
 from tests.support.factories import make_token
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    unclosed_sessions.install()
     if os.environ.get("REQUIRE_SERVICES") != "1":
         return
     engine = settings.DATABASES["default"]["ENGINE"]
@@ -29,6 +31,33 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()  # fails the run if down
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Sessions still referenced by a cycle are only found by a full collection.
+    left = unclosed_sessions.left_open_since(_reported_unclosed, collect=True)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"FAILED: {len(left)} aiohttp session(s) left unclosed: {left[:3]}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_reported_unclosed = 0
+
+
+@pytest.fixture(autouse=True)
+def _no_unclosed_http_sessions() -> Iterator[None]:
+    """An aiohttp session must be closed by whoever opened it (apps/backends/http_session.py closes the
+    shared ones when their loop ends); one found left open fails the test during which it was found."""
+    global _reported_unclosed
+    mark = unclosed_sessions.count()
+    yield
+    left = unclosed_sessions.left_open_since(mark)
+    _reported_unclosed = mark + len(left)
+    if left:
+        pytest.fail(f"{len(left)} aiohttp session(s) left open during this test: {left[:3]}")
 
 
 @pytest.fixture(autouse=True)

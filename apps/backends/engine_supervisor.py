@@ -68,6 +68,19 @@ class EngineSupervisor:
             self._kill_engine()
             return self._spawn()
 
+    @property
+    def in_use(self) -> bool:
+        """Whether this worker counts as one of the engine's users (`ensure` makes it one)."""
+        return self._users_fd is not None
+
+    def running(self) -> EngineState | None:
+        """The live engine's state, without starting one or asking it anything (readiness checks:
+        a file read and a lock test, cheap enough to run every second)."""
+        state = read_state(self.paths.state)
+        if state is None or lock_holder_pid(self.paths.alive_lock) != state.pid:
+            return None
+        return state
+
     def is_healthy(self, state: EngineState) -> bool:
         if lock_holder_pid(self.paths.alive_lock) != state.pid:
             return False

@@ -20,8 +20,7 @@ from apps.backends.engine_supervisor import EngineSupervisor
 from apps.backends.generations import started
 from apps.backends.openai_compatible import OpenAICompatibleBackend
 from apps.backends.overload import Admission, EngineSlots
-from apps.backends.upstream_errors import ContextLengthExceeded
-from apps.core.errors import InvalidRequest, ServiceUnavailable
+from apps.core.errors import ServiceUnavailable
 
 type Call[T] = Callable[[OpenAICompatibleBackend], Awaitable[T]]
 type StreamCall = Callable[[OpenAICompatibleBackend], AsyncGenerator[StreamEvent]]
@@ -51,23 +50,23 @@ class LocalChatBackend:
         return state.context_tokens
 
     async def complete(self, *, prompt: str, params: GenerationParams) -> Generation:
-        return await self._call(lambda engine: engine.complete(prompt=prompt, params=self._capped(params)), "prompt")
+        return await self._call(lambda engine: engine.complete(prompt=prompt, params=self._capped(params)))
 
     def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncIterator[StreamEvent]:
-        return self._stream(lambda engine: engine.complete_stream(prompt=prompt, params=self._capped(params)), "prompt")
+        return self._stream(lambda engine: engine.complete_stream(prompt=prompt, params=self._capped(params)))
 
     async def chat(self, *, messages: list[ChatMessage], params: GenerationParams) -> Generation:
         messages, params = self._with_system(messages), self._capped(params)
-        return await self._call(lambda engine: engine.chat(messages=messages, params=params), "messages")
+        return await self._call(lambda engine: engine.chat(messages=messages, params=params))
 
     def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[StreamEvent]:
         messages, params = self._with_system(messages), self._capped(params)
-        return self._stream(lambda engine: engine.chat_stream(messages=messages, params=params), "messages")
+        return self._stream(lambda engine: engine.chat_stream(messages=messages, params=params))
 
     async def count_tokens(self, *, text: str) -> int:
         # Tokenizing takes no generation slot in the engine: no wait for one.
         with self.admission.slot():
-            return await self._call_admitted(lambda engine: engine.count_tokens(text=text), "input")
+            return await self._with_restart(lambda engine: engine.count_tokens(text=text))
 
     async def aclose(self) -> None:
         # Other workers may still use the engine: stop counting as a user, and the engine exits
@@ -83,10 +82,10 @@ class LocalChatBackend:
             return messages
         return [ChatMessage(role="system", content=self.defaults.system_prompt), *messages]
 
-    async def _call[T](self, call: Call[T], param: str) -> T:
+    async def _call[T](self, call: Call[T]) -> T:
         with self.admission.slot():
             async with self._engine_slot():
-                return await self._call_admitted(call, param)
+                return await self._with_restart(call)
 
     @contextlib.asynccontextmanager
     async def _engine_slot(self) -> AsyncIterator[None]:
@@ -97,12 +96,6 @@ class LocalChatBackend:
         async with slots.slot(timeout_s=self.defaults.admission_timeout_s):
             yield
 
-    async def _call_admitted[T](self, call: Call[T], param: str) -> T:
-        try:
-            return await self._with_restart(call)
-        except ContextLengthExceeded as exc:
-            raise await self._too_long(param) from exc
-
     async def _with_restart[T](self, call: Call[T]) -> T:
         _, engine = await self._connected()
         try:
@@ -111,18 +104,14 @@ class LocalChatBackend:
             _, engine = await self._connected(reconnect=True)
             return await call(engine)
 
-    async def _stream(self, call: StreamCall, param: str) -> AsyncIterator[StreamEvent]:
+    async def _stream(self, call: StreamCall) -> AsyncIterator[StreamEvent]:
         # The first event is awaited under the restart/retry rule; after it the stream is committed.
         with self.admission.slot():
             async with self._engine_slot():
-                stream = await self._call_admitted(lambda engine: started(call(engine)), param)
+                stream = await self._with_restart(lambda engine: started(call(engine)))
                 async with contextlib.aclosing(stream):
                     async for event in stream:
                         yield event
-
-    async def _too_long(self, param: str) -> InvalidRequest:
-        limit = await self.context_tokens()
-        return InvalidRequest(f"The prompt exceeds the model's context of {limit} tokens.", param=param)
 
     async def _connected(self, *, reconnect: bool = False) -> tuple[EngineState, OpenAICompatibleBackend]:
         if self._engine is None or reconnect:
@@ -138,4 +127,5 @@ class LocalChatBackend:
             api_key=state.api_key,
             read_timeout_s=self.defaults.read_timeout_s,
             extra_body={"repeat_penalty": self.defaults.repeat_penalty, **self.defaults.extra_body},
+            context_tokens=state.context_tokens,  # per slot: what a too-long prompt is told it exceeds
         )

@@ -46,6 +46,11 @@ class LocalEmbeddingsBackend:
         """Inputs waiting for the model (a metric; 503s start past `max_queue`)."""
         return self.batcher.queue_depth
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (it loads on first use, `_encode`)."""
+        return self._encoder is not None
+
     async def embed(self, *, inputs: list[str]) -> Embeddings:
         results = await self.batcher.submit_many(inputs)
         too_long = [index for index, result in enumerate(results) if result.truncated]

@@ -45,12 +45,18 @@ from apps.backends.base import (
 from apps.backends.generations import collect_generation
 from apps.backends.http_session import shared_session
 from apps.backends.sse_reader import sse_data
-from apps.backends.upstream_errors import UpstreamStatus, error_for_exception, error_for_status
+from apps.backends.upstream_errors import (
+    ContextLengthExceeded,
+    UpstreamStatus,
+    context_message,
+    error_for_exception,
+    error_for_status,
+)
 from apps.backends.upstream_failover import call_with_failover, stream_with_failover
 from apps.backends.upstream_pool import DEFAULT_COOLDOWN_S, ReplicaSpec, UpstreamPool
 from apps.backends.upstream_probe import probe_replica
 from apps.backends.upstream_tokens import UpstreamTokenCounter
-from apps.core.errors import UpstreamError
+from apps.core.errors import ApiError, UpstreamError
 
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 
@@ -67,6 +73,7 @@ class OpenAICompatibleBackend:
         read_timeout_s: float = 60.0,
         extra_body: dict[str, Any] | None = None,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
+        context_tokens: int | None = None,
     ) -> None:
         specs = list(replicas) or ([ReplicaSpec(url=base_url)] if base_url else [])
         if not specs or (base_url and replicas):
@@ -79,6 +86,7 @@ class OpenAICompatibleBackend:
         self._extra_body = extra_body or {}
         probe = functools.partial(probe_replica, headers=self._headers, timeout_s=connect_timeout_s)
         self.pool = UpstreamPool(specs, name=upstream_model, probe=probe, cooldown_s=cooldown_s)
+        self.context_tokens = context_tokens  # when known (the local engine's); else the upstream may say
         self._tokens = UpstreamTokenCounter(post_json=self._post_side_json, model=upstream_model)
 
     @property
@@ -95,14 +103,16 @@ class OpenAICompatibleBackend:
 
     def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncGenerator[StreamEvent]:
         body = {**self._body(params), "prompt": prompt}
-        return self._stream("/v1/completions", body, chat=False, prompt_text=prompt)
+        return self._stream("/v1/completions", body, chat=False, prompt_text=prompt, max_tokens=params.max_tokens)
 
     async def chat(self, *, messages: list[ChatMessage], params: GenerationParams) -> Generation:
         return await collect_generation(self.chat_stream(messages=messages, params=params))
 
     def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncGenerator[StreamEvent]:
         body = {**self._body(params), "messages": wire.message_dicts(messages)}
-        return self._stream("/v1/chat/completions", body, chat=True, prompt_text=_joined(messages))
+        return self._stream(
+            "/v1/chat/completions", body, chat=True, prompt_text=_joined(messages), max_tokens=params.max_tokens
+        )
 
     async def embed(self, *, inputs: list[str]) -> Embeddings:
         payload = await self._post_json("/v1/embeddings", {"model": self.upstream_model, "input": inputs})
@@ -113,6 +123,24 @@ class OpenAICompatibleBackend:
 
     async def count_tokens(self, *, text: str) -> int:
         return await self._tokens.count(text)
+
+    async def unreachable(self, *, timeout_s: float) -> str | None:
+        """What keeps the upstream from serving, from a cheap GET of its model list (readiness
+        checks, docs/deploy.md); None when it answers. Every server this backend speaks to lists its
+        models at `/v1/models`; a 401 or 403 means our key is wrong, which no request would survive."""
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        try:
+            async with shared_session().get(
+                self.base_url + "/v1/models", headers=self._headers, timeout=timeout
+            ) as response:
+                status = response.status
+        except TimeoutError:
+            return f"no answer from {self.base_url} within {timeout_s:g} s"
+        except aiohttp.ClientError as exc:
+            return f"{self.base_url} is not reachable ({type(exc).__name__})"
+        if status >= 500 or status in (401, 403):
+            return f"{self.base_url} answered HTTP {status}"
+        return None
 
     async def aclose(self) -> None:
         # The pooled session is shared by every backend on the loop: `close_shared_session` owns it.
@@ -139,13 +167,16 @@ class OpenAICompatibleBackend:
         return wire.json_object(raw)
 
     async def _stream(
-        self, path: str, body: dict[str, Any], *, chat: bool, prompt_text: str
+        self, path: str, body: dict[str, Any], *, chat: bool, prompt_text: str, max_tokens: int
     ) -> AsyncGenerator[StreamEvent]:
         tally = _StreamTally()
         open_stream = functools.partial(self._deltas_from, path=path, body=body, chat=chat, tally=tally)
-        async with contextlib.aclosing(stream_with_failover(self.pool, open_stream)) as deltas:
-            async for delta in deltas:
-                yield delta
+        try:
+            async with contextlib.aclosing(stream_with_failover(self.pool, open_stream)) as deltas:
+                async for delta in deltas:
+                    yield delta
+        except ContextLengthExceeded as exc:  # the upstream's answer to the request: before any delta
+            raise await self._too_long(exc, prompt_text, max_tokens, "messages" if chat else "prompt") from exc
         assert tally.finish_reason is not None  # _deltas_from raised otherwise
         usage = tally.usage or Usage(await self._tokens.count(prompt_text), tally.deltas)
         yield StreamEnd(finish_reason=tally.finish_reason, usage=usage)
@@ -163,6 +194,22 @@ class OpenAICompatibleBackend:
                 yield delta
         if tally.finish_reason is None:
             raise UpstreamError("The model backend ended the stream without finishing the answer.")
+
+    async def _too_long(
+        self, exc: ContextLengthExceeded, prompt_text: str, max_tokens: int, param: str
+    ) -> ContextLengthExceeded:
+        """The prompt's size and the context's, from the upstream's answer or counted here."""
+        prompt_tokens = exc.prompt_tokens  # exact when the upstream says (the chat template included)
+        if prompt_tokens is None:
+            try:
+                prompt_tokens = await self.count_tokens(text=prompt_text)
+            except ApiError:
+                prompt_tokens = None
+        context_tokens = self.context_tokens or exc.context_tokens
+        message = context_message(
+            prompt_tokens=prompt_tokens, context_tokens=context_tokens, max_tokens=max_tokens, fallback=exc.message
+        )
+        return ContextLengthExceeded(message, param=param, prompt_tokens=prompt_tokens, context_tokens=context_tokens)
 
     @contextlib.asynccontextmanager
     async def _open(

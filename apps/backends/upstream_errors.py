@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 
@@ -32,8 +34,43 @@ DEFAULT_RETRY_AFTER_S = 1
 CONTEXT_MARKERS = ("exceed_context_size", "context_length_exceeded", "maximum context length")
 
 
+# What upstreams say about the sizes: llama.cpp's fields and sentence, then OpenAI's and vLLM's sentences
+# ("…maximum context length is 2048 tokens. However, you requested 4000 tokens (3000 in the messages,
+# 1000 in the completion)" or "…your messages resulted in 5000 tokens").
+PROMPT_FIGURES = (r"request \((\d+) tokens\)", r"\((\d+) in the messages", r"resulted in (\d+) tokens")
+CONTEXT_FIGURES = (r"available context size \((\d+) tokens\)", r"maximum context length is (\d+) tokens")
+
+
 class ContextLengthExceeded(InvalidRequest):
-    """A 400 invalid_request that callers can recognise to say how long the context is."""
+    """A 400 invalid_request that callers can recognise, with the sizes the upstream stated (if any),
+    so that the message can say both the prompt's size and the context's (`context_message`)."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        param: str | None = None,
+        prompt_tokens: int | None = None,
+        context_tokens: int | None = None,
+    ) -> None:
+        super().__init__(message, param=param)
+        self.prompt_tokens, self.context_tokens = prompt_tokens, context_tokens
+
+
+def context_message(*, prompt_tokens: int | None, context_tokens: int | None, max_tokens: int, fallback: str) -> str:
+    """Says the prompt's size and the context's ("The prompt has 4,000 tokens; this model's context is 2,048."),
+    as far as they are known."""
+    if prompt_tokens is None:
+        return fallback
+    if context_tokens is None:
+        return f"The prompt has {prompt_tokens:,} tokens, more than this model's context allows ({fallback})"
+    if prompt_tokens >= context_tokens:
+        return f"The prompt has {prompt_tokens:,} tokens; this model's context is {context_tokens:,}."
+    # Some servers (vLLM, OpenAI) count the answer's max_tokens into the context too.
+    return (
+        f"The prompt has {prompt_tokens:,} tokens and max_tokens is {max_tokens:,}; together they exceed "
+        f"this model's context of {context_tokens:,} tokens."
+    )
 
 
 class UpstreamStatus(Exception):
@@ -69,9 +106,34 @@ def error_for_status(status: int, body: bytes, headers: Mapping[str, str]) -> Ap
 
 def _invalid_request(body: bytes) -> InvalidRequest:
     message = _upstream_message(body)
-    if any(marker in body.decode("utf-8", "replace") for marker in CONTEXT_MARKERS):
-        return ContextLengthExceeded(message)
+    text = body.decode("utf-8", "replace")
+    if any(marker in text for marker in CONTEXT_MARKERS):
+        error = _error_object(body)
+        return ContextLengthExceeded(
+            message,
+            prompt_tokens=_figure(error.get("n_prompt_tokens"), text, PROMPT_FIGURES),
+            context_tokens=_figure(error.get("n_ctx"), text, CONTEXT_FIGURES),
+        )
     return InvalidRequest(message)
+
+
+def _error_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return {}
+    error = payload.get("error", payload) if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _figure(field: object, text: str, patterns: tuple[str, ...]) -> int | None:
+    if isinstance(field, int) and not isinstance(field, bool) and field > 0:
+        return field
+    for pattern in patterns:
+        found = re.search(pattern, text)
+        if found:
+            return int(found.group(1))
+    return None
 
 
 def _upstream_message(body: bytes) -> str:

@@ -40,6 +40,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -47,3 +49,14 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Limit(Customer):
+    """The admin's Limits page: every customer and token with the limit in effect, where it comes
+    from and the last minute's peak, editable in one place (apps/operations/admin.py). A proxy:
+    it stores nothing of its own, it gives the page its place in the admin's Customers section."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "limit"
+        verbose_name_plural = "limits"

@@ -57,6 +57,10 @@ class ModelCatalog:
         models, generation = self._current()
         return models if models is not None else await db_call(self._load, generation)
 
+    def fresh(self) -> dict[str, CatalogModel] | None:
+        """The models if they are loaded and current, else None; never reads the database."""
+        return self._current()[0]
+
     def _current(self) -> tuple[dict[str, CatalogModel] | None, object]:
         """The models if they are fresh (else None), and the shared generation to load under."""
         try:

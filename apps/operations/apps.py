@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class OperationsConfig(AppConfig):
-    """What an operator watches: Prometheus metrics (`/metrics`) and the admin index's dashboard."""
+    """What an operator watches and tunes: Prometheus metrics (`/metrics`), the admin index's
+    dashboard, the health checks (`/health/`) and the admin's Limits page."""
 
     name = "apps.operations"
     verbose_name = "Operations"

@@ -258,6 +258,11 @@ REQUEST_LOG_NOISE_MAX_BUCKETS = int(os.environ.get("REQUEST_LOG_NOISE_MAX_BUCKET
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128").split(",")
 
+# /health/ready (docs/deploy.md): each check's bound, and how long a model backend's probe answer is
+# kept, so that balancers polling every second do not hammer an upstream.
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", 1.0))
+HEALTH_PROBE_CACHE_SECONDS = float(os.environ.get("HEALTH_PROBE_CACHE_SECONDS", 2.0))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,6 +10,12 @@ from django.utils import timezone
 from apps.request_logs.models import RequestLog
 
 LogFactory = Callable[..., RequestLog]
+SCREENSHOTS = pytest.StashKey[str]()  # where tests/admin/test_browser.py left its screenshots
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if SCREENSHOTS in config.stash:
+        terminalreporter.write_line(f"admin browser test: screenshots in {config.stash[SCREENSHOTS]}")
 
 
 @pytest.fixture

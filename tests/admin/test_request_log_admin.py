@@ -116,3 +116,16 @@ def test_columns_do_not_sort(admin_client, log_row):
 
     assert response.status_code == 200
     assert 'class="sortable' not in response.content.decode()
+
+
+def test_long_batch_ids_are_shortened_with_the_whole_value_in_a_tooltip(admin_client, log_row):
+    batch = "batch_Qx7vT2mK9pLz4RwY8nB3cD5f"
+    log_row(f"{batch}:12", method="POST", path="/v1/chat/completions")
+    log_row("req_results", path=f"/v1/batches/{batch}/results", status=429, error_code="rate_limited", count=3)
+
+    page = admin_client.get(URL).content.decode()
+
+    assert f'<span title="{batch}:12">batch_Qx7vT2…:12</span>' in page
+    assert f'title="GET /v1/batches/{batch}/results">GET /v1/batches/batch_Qx7vT2…/results</span>' in page
+    assert ">429 rate_limited ×3</span>" in page  # the error code and an aggregated row's count share the status
+    assert ">req_results</a>" in page  # request ids stay whole: they are what the search takes

@@ -18,8 +18,9 @@ USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 @contextlib.asynccontextmanager
 async def serve(routes: dict[str, Handler]) -> AsyncIterator[str]:
     app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_post(path, handler)
+    for route, handler in routes.items():  # "/v1/chat/completions" (a POST), or "GET /v1/models"
+        method, _, path = route.rpartition(" ")
+        app.router.add_route(method or "POST", path, handler)
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

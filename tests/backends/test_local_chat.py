@@ -143,13 +143,25 @@ def test_the_admission_bound_is_a_setting(settings) -> None:
     assert isinstance(backend, LocalChatBackend) and backend.defaults.admission_timeout_s == 1.25
 
 
-def test_prompt_longer_than_the_context_is_a_400_naming_the_limit(run: Runner, local_chat: LocalChatBackend) -> None:
+def test_prompt_longer_than_the_context_is_a_400_naming_both_sizes(run: Runner, local_chat: LocalChatBackend) -> None:
     too_long = [ChatMessage("user", "hello " * 600)]
 
-    with pytest.raises(InvalidRequest, match="exceeds the model's context of 512 tokens") as raised:
+    with pytest.raises(InvalidRequest, match=r"^The prompt has \d+ tokens; this model's context is 512\.$") as raised:
         run(local_chat.chat(messages=too_long, params=GenerationParams(max_tokens=4)))
 
     assert raised.value.param == "messages"
+    # The engine's own count, the chat template included: more than the text alone.
+    prompt_tokens = int(raised.value.message.split()[3])
+    assert prompt_tokens > run(local_chat.count_tokens(text="hello " * 600))
+
+
+def test_a_completion_prompt_longer_than_the_context_names_the_prompt(
+    run: Runner, local_chat: LocalChatBackend
+) -> None:
+    with pytest.raises(InvalidRequest, match=r"^The prompt has 601 tokens; this model's context is 512\.$") as raised:
+        run(local_chat.complete(prompt="hello " * 600, params=GenerationParams(max_tokens=4)))
+
+    assert raised.value.param == "prompt"
 
 
 def test_count_tokens_uses_the_engine_tokenizer(run: Runner, local_chat: LocalChatBackend) -> None:

@@ -144,7 +144,7 @@ def test_overloaded_upstream_passes_retry_after(run: Runner, code: int) -> None:
     assert raised.value.headers == {"Retry-After": "7", "Retry-After-Ms": "7000"}
 
 
-def test_prompt_too_long_is_a_400_the_caller_can_recognise(run: Runner) -> None:
+def test_prompt_too_long_is_a_400_saying_the_prompts_size_and_the_context(run: Runner) -> None:
     body = {
         "error": {
             "code": 400,
@@ -157,10 +157,76 @@ def test_prompt_too_long_is_a_400_the_caller_can_recognise(run: Runner) -> None:
         async with up.serve({CHAT: up.status(400, body)}) as url:
             return await backend(url).chat(messages=MESSAGES, params=PARAMS)
 
-    with pytest.raises(ContextLengthExceeded, match="801 tokens") as raised:
+    with pytest.raises(ContextLengthExceeded) as raised:
         run(scenario())
 
-    assert raised.value.status == 400
+    assert raised.value.status == 400 and raised.value.param == "messages"
+    assert raised.value.message == "The prompt has 801 tokens; this model's context is 512."
+
+
+def test_llamacpps_own_figures_are_used(run: Runner) -> None:
+    body = {
+        "error": {"message": "too long", "type": "exceed_context_size_error", "n_prompt_tokens": 4000, "n_ctx": 2048}
+    }
+
+    async def scenario() -> Any:
+        async with up.serve({"/v1/completions": up.status(400, body)}) as url:
+            return await backend(url).complete(prompt="word " * 4000, params=PARAMS)
+
+    with pytest.raises(ContextLengthExceeded) as raised:
+        run(scenario())
+
+    assert raised.value.message == "The prompt has 4,000 tokens; this model's context is 2,048."
+    assert raised.value.param == "prompt"
+
+
+def test_an_upstream_that_gives_no_prompt_size_has_the_prompt_counted(run: Runner) -> None:
+    body = {
+        "error": {"message": "This model's maximum context length is 2048 tokens.", "code": "context_length_exceeded"}
+    }
+
+    async def scenario() -> Any:
+        routes = {CHAT: up.status(400, body), "/tokenize": up.raw('{"count": 4000}')}
+        async with up.serve(routes) as url:
+            return await backend(url).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(ContextLengthExceeded) as raised:
+        run(scenario())
+
+    assert raised.value.message == "The prompt has 4,000 tokens; this model's context is 2,048."
+
+
+def test_a_prompt_that_fits_but_not_with_max_tokens_says_so(run: Runner) -> None:
+    # vLLM counts the answer's max_tokens into the context.
+    message = (
+        "This model's maximum context length is 2048 tokens. However, you requested 2500 tokens "
+        "(2000 in the messages, 500 in the completion). Please reduce the length of the messages or completion."
+    )
+
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.status(400, {"object": "error", "message": message})}) as url:
+            return await backend(url).chat(messages=MESSAGES, params=GenerationParams(max_tokens=500))
+
+    with pytest.raises(ContextLengthExceeded) as raised:
+        run(scenario())
+
+    assert raised.value.message == (
+        "The prompt has 2,000 tokens and max_tokens is 500; together they exceed this model's context of 2,048 tokens."
+    )
+
+
+def test_a_known_context_size_is_used_when_the_upstream_does_not_say(run: Runner) -> None:
+    body = {"error": {"message": "context_length_exceeded"}}
+
+    async def scenario() -> Any:
+        routes = {CHAT: up.status(400, body), "/tokenize": up.raw('{"tokens": [1, 2, 3]}')}
+        async with up.serve(routes) as url:
+            return await backend(url, context_tokens=2).chat(messages=MESSAGES, params=PARAMS)
+
+    with pytest.raises(ContextLengthExceeded) as raised:
+        run(scenario())
+
+    assert raised.value.message == "The prompt has 3 tokens; this model's context is 2."
 
 
 def test_connection_closed_mid_stream_is_upstream_error(run: Runner) -> None:

@@ -3,10 +3,13 @@ events as `GET /v1/batches/{id}/events`, as frames of one stream id."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
+from apps.core.db import db_call
 from apps.request_logs.models import RequestLog
 from apps.request_logs.writer import request_log_writer
 from tests.support.factories import make_fake_model, make_token
@@ -41,13 +44,29 @@ async def frames_until_end(ws: WebsocketCommunicator) -> list[dict]:
 
 def follow(token: str, message: dict) -> list[dict]:
     async def scenario() -> list[dict]:
+        logged = await db_call(websocket_rows)
         ws = await connect(token)
         await ws.send_json_to(message)
         frames = await frames_until_end(ws)
+        await stream_logged(after=logged)
         await ws.disconnect()
         return frames
 
     return async_to_sync(scenario)()
+
+
+def websocket_rows() -> int:
+    request_log_writer.flush()
+    return RequestLog.objects.filter(method="WS").count()
+
+
+async def stream_logged(*, after: int, within_s: float = 5.0) -> None:
+    """The exchange settles and logs a stream after its last frame; this loop must live until it
+    has, because the loop's end cancels every task left on it, that one too."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while await db_call(websocket_rows) <= after and loop.time() < deadline:
+        await asyncio.sleep(0.02)
 
 
 def test_a_running_batch_sends_progress_then_done(api, token, settings):

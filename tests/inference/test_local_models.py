@@ -8,6 +8,7 @@ A second, separately started llama.cpp server stands in for an external OpenAI-c
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -65,7 +66,8 @@ def test_streamed_chat_from_the_real_model(api, token, local_models):
 
 def test_prompt_longer_than_the_context_is_400(api, token, local_models):
     error = assert_error(chat(api, token, "word " * 6000, max_tokens=4), 400, "invalid_request")
-    assert "context" in error["message"]
+    assert re.fullmatch(r"The prompt has 6,0\d\d tokens; this model's context is 2,048\.", error["message"])
+    assert error["param"] == "messages"
 
 
 def cosine(a: list[float], b: list[float]) -> float:

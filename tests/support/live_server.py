@@ -48,13 +48,9 @@ class ServerUrl(str):
     pid: int
 
 
-@contextmanager
-def live_server(
-    *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 30, log_path: Path | None = None
-) -> Iterator[ServerUrl]:
-    """The server's base URL; its output goes to `log_path` when given (kept as a test artifact)."""
-    port = free_port()
-    server_env = {
+def server_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a server on the test database (and the test Redis, if any)."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "inference_platform.settings.test",
         "DATABASE_URL": test_database_url(),
@@ -62,14 +58,31 @@ def live_server(
         **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
         **(env or {}),
     }
+
+
+@contextmanager
+def live_server(
+    *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 30, log_path: Path | None = None
+) -> Iterator[ServerUrl]:
+    """The server's base URL; its output goes to `log_path` when given (kept as a test artifact)."""
+    port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "inference_platform.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning", "--http", PROTOCOL,
     ]  # fmt: skip
+    with server_process(command, port=port, env=server_env(env), timeout=timeout, log_path=log_path) as base:
+        yield base
+
+
+@contextmanager
+def server_process(
+    command: list[str], *, port: int, env: dict[str, str], timeout: float = 30, log_path: Path | None = None
+) -> Iterator[ServerUrl]:
+    """Runs `command` (a server that will listen on 127.0.0.1:`port`) until the block ends."""
     log = log_path.open("wb") if log_path is not None else None
     process = subprocess.Popen(
-        command, cwd=ROOT, env=server_env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None
     )
     base = ServerUrl(f"http://127.0.0.1:{port}")
     base.pid = process.pid
@@ -88,7 +101,9 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> 
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            httpx.get(f"{base}/v1/openapi.json", timeout=1)
+            # Liveness: no request-log row, so no write of the server races the test's first writes
+            # (SQLite answers a transaction that has to wait for another writer "database is locked").
+            httpx.get(f"{base}/health/live", timeout=1)
             return
         except httpx.TransportError:
             time.sleep(0.1)

@@ -16,6 +16,13 @@ from apps.customers.services import customer_get_or_create, token_create
 DEMO_CUSTOMER = "demo"
 
 
+def server_url() -> str:
+    """Where `make run` serves (scripts/serve.sh: HOST, PORT), as a browser on this machine reaches it."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    return f"http://{f'[{host}]' if ':' in host else host}:{os.environ.get('PORT') or 8000}"
+
+
 class Command(BaseCommand):
     help = "Create the admin user, the demo customer and a demo token if they are missing."
 
@@ -27,12 +34,12 @@ class Command(BaseCommand):
         username = os.environ.get("ADMIN_USERNAME", "admin")
         User = get_user_model()
         if User.objects.filter(username=username).exists():
-            self.stdout.write(f"Admin user '{username}' exists (http://127.0.0.1:8000/admin/).")
+            self.stdout.write(f"Admin user '{username}' exists ({server_url()}/admin/).")
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, password=password, email="")
         shown = "from ADMIN_PASSWORD" if "ADMIN_PASSWORD" in os.environ else password
-        self.stdout.write(f"Admin user '{username}' created, password: {shown} (http://127.0.0.1:8000/admin/)")
+        self.stdout.write(f"Admin user '{username}' created, password: {shown} ({server_url()}/admin/)")
 
     def _demo_token(self) -> None:
         customer = customer_get_or_create(name=DEMO_CUSTOMER)
