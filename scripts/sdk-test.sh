@@ -37,7 +37,7 @@ fi
 [[ ${1:-} == --drift-only ]] && exit 0
 
 echo "== sdk: tsc"
-(cd "$TS" && npm run --silent typecheck && npm run --silent build)
+(cd "$TS" && npm run --silent build && npm run --silent typecheck)  # build first: a unit test imports the package by its name (dist/)
 
 echo "== sdk: unit tests (TypeScript)"
 (cd "$TS" && npm run --silent test:unit)

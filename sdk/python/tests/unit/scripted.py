@@ -137,6 +137,7 @@ def model(model_id: str) -> dict[str, Any]:
         "kind": "chat",
         "description": "",
         "context_length": 2048,
+        "max_output_tokens": 512,
         "created_at": "2026-03-15T10:00:00Z",
     }
 
