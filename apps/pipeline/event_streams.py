@@ -61,10 +61,14 @@ async def with_pings[T](
             yield item
     finally:
         for future in (pending, stopping):
-            if future is not None and not future.done():
+            if future is None:
+                continue
+            if not future.done():
                 future.cancel()
                 with contextlib.suppress(BaseException):
                     await future
+            elif not future.cancelled():
+                future.exception()  # retrieved: the stream ended (a stop raced its last item), no warning
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()

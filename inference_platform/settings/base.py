@@ -92,7 +92,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 def _database(url: str) -> dict:
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
+        # IMMEDIATE: a transaction takes SQLite's write lock as it begins, and waits for it (up to
+        # `timeout`), where a deferred one that reads first fails "database is locked" at once when
+        # it tries to write while another writer (the request-log thread, the batch worker) holds it.
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
     config = dj_database_url.parse(url)
     if config["ENGINE"] == "django.db.backends.postgresql":
         config["ENGINE"] = "apps.core.postgresql"  # Django's, behind a circuit breaker

@@ -10,11 +10,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # test run, so that two runs in one checkout do not delete each other's database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
-    # A live server writes that file (its request log) while a test writes its next fixtures. SQLite
-    # fails a transaction that read and then wants to write while another connection is writing
-    # ("database is locked", at once: waiting could deadlock); one that takes the write lock as it
-    # begins simply waits its turn.
-    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+    # Live servers write that file (their request log) while a test writes its fixtures: base.py's
+    # IMMEDIATE transactions make each wait its turn instead of failing "database is locked".
 REQUEST_LOG_FLUSH_SECONDS = 0.05
 # Tests that need a batch worker start one themselves (tests/batches/workers.py).
 BATCH_EMBEDDED_WORKER = os.environ.get("BATCH_EMBEDDED_WORKER", "0") == "1"
