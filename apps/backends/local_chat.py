@@ -128,4 +128,8 @@ class LocalChatBackend:
             read_timeout_s=self.defaults.read_timeout_s,
             extra_body={"repeat_penalty": self.defaults.repeat_penalty, **self.defaults.extra_body},
             context_tokens=state.context_tokens,  # per slot: what a too-long prompt is told it exceeds
+            # llama.cpp's server: a dropped non-streamed request runs to its end, and it closes its
+            # connection after each stream without saying so (apps/backends/openai_compatible.py).
+            always_stream=True,
+            close_after_stream=True,
         )

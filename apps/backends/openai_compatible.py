@@ -2,18 +2,22 @@
 (docs/architecture.md, "Backends").
 
 `base_url` is the server root (`http://gpu-1:8000`; a trailing `/v1` is dropped) because `/tokenize`
-lives at the root on llama.cpp and vLLM. Generation always streams from the upstream, even for a
-non-streamed answer: llama.cpp keeps generating a dropped non-streamed request to its end (measured:
-450 tokens, ~5 s) but stops a dropped stream within ~0.1 s. Streams ask for
-`stream_options.include_usage`; when the upstream still reports no usage, prompt tokens come from
-`/tokenize` (or an estimate, see `upstream_tokens`) and completion tokens are the number of streamed
-deltas (these servers send one token per chunk). Leaving a stream early, or cancelling the awaiting
-task, closes the upstream connection, which is how llama.cpp and vLLM learn to stop generating.
+lives at the root on llama.cpp and vLLM. A whole answer is asked for whole (one JSON response on a
+pooled keep-alive connection: the cheapest call a proxy can make), a streamed one as a stream. Two
+settings exist for llama.cpp's server (the local engine sets both):
+- `always_stream`: it keeps generating a dropped non-streamed request to its end (measured: 450
+  tokens, ~5 s) but stops a dropped stream within ~0.1 s, so whole answers are streamed too and
+  collected here;
+- `close_after_stream`: it closes the connection after every streamed response without announcing
+  it, so a pooled socket would fail the next request (measured: every second stream); such streams
+  say `Connection: close`.
+vLLM and TGI stop a dropped request either way and keep their connections: neither is needed there.
 
-Streamed requests say `Connection: close`: llama.cpp's server closes the connection after every
-streamed response without announcing it, so a pooled socket would fail the next request (measured:
-every second stream). A new loopback or LAN connection per generation costs far less than the
-generation; the short JSON calls (`/tokenize`, embeddings) keep the pool.
+Streams ask for `stream_options.include_usage`; when the upstream still reports no usage, prompt
+tokens come from `/tokenize` (or an estimate, see `upstream_tokens`) and completion tokens are the
+number of streamed deltas (these servers send one token per chunk). Leaving a stream early, or
+cancelling the awaiting task, closes the upstream connection, which is how llama.cpp and vLLM learn
+to stop generating.
 
 The upstream may be several replicas (`replicas`, or `base_url` as a pool of one): every call goes
 through `upstream_failover`, which picks the replica (`upstream_pool`), reports how the call went
@@ -74,6 +78,8 @@ class OpenAICompatibleBackend:
         extra_body: dict[str, Any] | None = None,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
         context_tokens: int | None = None,
+        always_stream: bool = False,
+        close_after_stream: bool = False,
     ) -> None:
         specs = list(replicas) or ([ReplicaSpec(url=base_url)] if base_url else [])
         if not specs or (base_url and replicas):
@@ -87,6 +93,7 @@ class OpenAICompatibleBackend:
         probe = functools.partial(probe_replica, headers=self._headers, timeout_s=connect_timeout_s)
         self.pool = UpstreamPool(specs, name=upstream_model, probe=probe, cooldown_s=cooldown_s)
         self.context_tokens = context_tokens  # when known (the local engine's); else the upstream may say
+        self.always_stream, self.close_after_stream = always_stream, close_after_stream
         self._tokens = UpstreamTokenCounter(post_json=self._post_side_json, model=upstream_model)
 
     @property
@@ -99,17 +106,25 @@ class OpenAICompatibleBackend:
         return f"OpenAICompatibleBackend(replicas={urls!r}, upstream_model={self.upstream_model!r})"
 
     async def complete(self, *, prompt: str, params: GenerationParams) -> Generation:
-        return await collect_generation(self.complete_stream(prompt=prompt, params=params))
+        if self.always_stream:
+            return await collect_generation(self.complete_stream(prompt=prompt, params=params))
+        body = {**self._body(params, stream=False), "prompt": prompt}
+        return await self._whole("/v1/completions", body, chat=False, prompt_text=prompt, max_tokens=params.max_tokens)
 
     def complete_stream(self, *, prompt: str, params: GenerationParams) -> AsyncGenerator[StreamEvent]:
-        body = {**self._body(params), "prompt": prompt}
+        body = {**self._body(params, stream=True), "prompt": prompt}
         return self._stream("/v1/completions", body, chat=False, prompt_text=prompt, max_tokens=params.max_tokens)
 
     async def chat(self, *, messages: list[ChatMessage], params: GenerationParams) -> Generation:
-        return await collect_generation(self.chat_stream(messages=messages, params=params))
+        if self.always_stream:
+            return await collect_generation(self.chat_stream(messages=messages, params=params))
+        body = {**self._body(params, stream=False), "messages": wire.message_dicts(messages)}
+        return await self._whole(
+            "/v1/chat/completions", body, chat=True, prompt_text=_joined(messages), max_tokens=params.max_tokens
+        )
 
     def chat_stream(self, *, messages: list[ChatMessage], params: GenerationParams) -> AsyncGenerator[StreamEvent]:
-        body = {**self._body(params), "messages": wire.message_dicts(messages)}
+        body = {**self._body(params, stream=True), "messages": wire.message_dicts(messages)}
         return self._stream(
             "/v1/chat/completions", body, chat=True, prompt_text=_joined(messages), max_tokens=params.max_tokens
         )
@@ -146,9 +161,23 @@ class OpenAICompatibleBackend:
         # The pooled session is shared by every backend on the loop: `close_shared_session` owns it.
         return None
 
-    def _body(self, params: GenerationParams) -> dict[str, Any]:
+    def _body(self, params: GenerationParams, *, stream: bool) -> dict[str, Any]:
         body = wire.generation_body(params, model=self.upstream_model, extra=self._extra_body)
+        if not stream:
+            return body
         return {**body, "stream": True, "stream_options": {"include_usage": True}}
+
+    async def _whole(
+        self, path: str, body: dict[str, Any], *, chat: bool, prompt_text: str, max_tokens: int
+    ) -> Generation:
+        try:
+            payload = await self._post_json(path, body)
+        except ContextLengthExceeded as exc:
+            raise await self._too_long(exc, prompt_text, max_tokens, "messages" if chat else "prompt") from exc
+        text, finish_reason, usage = wire.parse_completion(payload, chat=chat)
+        if usage is None:
+            usage = Usage(await self._tokens.count(prompt_text), await self._tokens.count(text) if text else 0)
+        return Generation(text=text, finish_reason=finish_reason, usage=usage)
 
     async def _post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await call_with_failover(self.pool, functools.partial(self._post_json_to, path=path, body=body))
@@ -187,7 +216,7 @@ class OpenAICompatibleBackend:
         """One attempt at the stream on one replica (a retry starts a fresh tally)."""
         tally.reset()
         async with (
-            self._open(base_url + path, body, keep_alive=False) as response,
+            self._open(base_url + path, body, keep_alive=not self.close_after_stream) as response,
             contextlib.aclosing(_deltas(response, chat=chat, tally=tally)) as deltas,
         ):
             async for delta in deltas:

@@ -71,6 +71,23 @@ def parse_chunk(payload: dict[str, Any], *, chat: bool) -> Chunk:
         raise UpstreamError(SHAPE_ERROR) from exc
 
 
+def parse_completion(payload: dict[str, Any], *, chat: bool) -> tuple[str, FinishReason, Usage | None]:
+    """A whole (non-streamed) answer: its first choice's text, finish reason, and usage if given."""
+    try:
+        choice = payload["choices"][0]
+        text = choice["message"]["content"] if chat else choice["text"]
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise UpstreamError(SHAPE_ERROR)
+        finish = _finish_reason(choice.get("finish_reason"))
+        if finish is None:
+            raise UpstreamError("The model backend answered without finishing the answer.")
+        return text, finish, parse_usage(payload.get("usage"))
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise UpstreamError(SHAPE_ERROR) from exc
+
+
 def _finish_reason(value: Any) -> FinishReason | None:
     if value is None:
         return None

@@ -39,7 +39,14 @@ logger = logging.getLogger(__name__)
 
 ENGINE_KEYS = ("slots", "context_tokens", "threads", "idle_exit_s")
 CHAT_KEYS = ("system_prompt", "repeat_penalty", "max_tokens_cap", "read_timeout_s", "extra_body", "admission_timeout_s")
-UPSTREAM_KEYS = ("upstream_model", "connect_timeout_s", "read_timeout_s", "extra_body")
+UPSTREAM_KEYS = (
+    "upstream_model",
+    "connect_timeout_s",
+    "read_timeout_s",
+    "extra_body",
+    "always_stream",
+    "close_after_stream",
+)
 EMBEDDINGS_KEYS = ("max_batch_size", "max_queue", "truncate", "threads")
 FAKE_KEYS = ("token_delay_s", "reply_tokens", "fail_after_tokens", "fail_code", "dimensions")
 

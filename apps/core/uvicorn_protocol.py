@@ -42,6 +42,9 @@ TIMEOUT_RESPONSE = (
 )
 
 
+TIMEOUT_LINGER_S = 2.0  # after a 408: short, so a slow client cannot hold its connection by it
+
+
 class HttpProtocol(HttpToolsProtocol):
     header_timeout_s = HEADER_TIMEOUT_S
 
@@ -116,6 +119,14 @@ class HttpProtocol(HttpToolsProtocol):
             return
         if self._request_begun:
             self.transport.write(TIMEOUT_RESPONSE)
+            if self.transport.can_write_eof():
+                # Half-close and linger briefly, discarding: a client still trickling bytes would
+                # otherwise get an RST for them, which makes its kernel drop the unread 408.
+                self._draining = True
+                self.transport.write_eof()
+                self.flow.resume_reading()
+                self.loop.call_later(TIMEOUT_LINGER_S, self.transport.close)
+                return
         self.transport.close()
 
 

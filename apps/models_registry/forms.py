@@ -23,7 +23,8 @@ class ModelForm(forms.ModelForm):
                 'Backend settings. openai_compatible: "upstream_model", then either "base_url" (one server) '
                 'or "replicas": a list of URLs or {"url", "weight", "max_in_flight"} objects (a pool, '
                 'docs/deploy.md); "cooldown_s", "api_key_env" (the NAME of an environment variable holding '
-                'the key, never the key), "connect_timeout_s", "read_timeout_s", "extra_body".'
+                'the key, never the key), "connect_timeout_s", "read_timeout_s", "extra_body", "always_stream" and '
+                '"close_after_stream" (for llama.cpp\'s server: docs/deploy.md).'
             )
         }
 

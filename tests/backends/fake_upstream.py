@@ -83,9 +83,21 @@ def sse(
     drop_after: int | None = None,
     disconnected: asyncio.Event | None = None,
 ) -> Handler:
-    """Streams `events` as SSE; `drop_after` cuts the TCP connection after that many events."""
+    """Streams `events` as SSE; `drop_after` cuts the TCP connection after that many events. Like a
+    real server, a request that does not ask to stream gets the same answer whole, as one JSON body
+    (or, with `drop_after`, a connection cut in its middle)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
+        if not (await request.json()).get("stream"):
+            if drop_after is not None:  # the answer begins, and the connection is cut in its middle
+                partial = web.StreamResponse(headers={"Content-Type": "application/json"})
+                await partial.prepare(request)
+                await partial.write(b'{"choices": [')
+                assert request.transport is not None
+                request.transport.close()
+                return partial
+            await asyncio.sleep(delay_s * len(events))
+            return web.json_response(whole(events))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         try:
@@ -104,6 +116,26 @@ def sse(
         return response
 
     return handler
+
+
+def whole(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stream chunks as the one JSON body of a non-streamed answer (chat or completion)."""
+    chat = any("delta" in choice for event in events for choice in event.get("choices", []))
+    text = "".join(
+        (choice.get("delta") or {}).get("content") or "" if chat else choice.get("text") or ""
+        for event in events
+        for choice in event.get("choices", [])
+    )
+    finish = next(
+        (c["finish_reason"] for e in reversed(events) for c in e.get("choices", []) if c.get("finish_reason")), None
+    )
+    usage = next((event["usage"] for event in reversed(events) if event.get("usage")), None)
+    choice = {
+        "index": 0,
+        "finish_reason": finish,
+        **({"message": {"role": "assistant", "content": text}} if chat else {"text": text}),
+    }
+    return {"choices": [choice], **({"usage": usage} if usage else {})}
 
 
 def hang_until_disconnect(disconnected: asyncio.Event, limit_s: float = 10.0) -> Handler:

@@ -290,3 +290,47 @@ def test_embeddings_come_back_in_input_order(run: Runner) -> None:
 
 def test_the_api_key_stays_out_of_repr() -> None:
     assert "sk-secret" not in repr(backend("http://127.0.0.1:1"))
+
+
+def test_a_whole_answer_is_asked_for_whole_on_a_kept_connection(run: Runner) -> None:
+    seen: list[tuple[Any, str | None, Any]] = []
+
+    async def handler(request: Any) -> Any:
+        body = await request.json()
+        seen.append((body.get("stream"), request.headers.get("Connection"), request.transport))
+        return await up.sse([up.chat_chunk("Hi", finish="stop"), {"choices": [], "usage": up.USAGE}])(request)
+
+    async def scenario() -> list[Any]:
+        async with up.serve({CHAT: handler}) as url:
+            api = backend(url)
+            return [await api.chat(messages=MESSAGES, params=PARAMS) for _ in range(3)]
+
+    answers = run(scenario())
+
+    assert [a.text for a in answers] == ["Hi"] * 3 and answers[0].usage.completion_tokens == 2
+    assert [stream for stream, _, _ in seen] == [None] * 3  # one JSON answer, not a stream
+    assert len({id(transport) for _, _, transport in seen}) == 1  # one connection for all three
+
+
+def test_llama_cpps_settings_stream_whole_answers_and_close_streams(run: Runner) -> None:
+    seen: list[tuple[Any, str | None]] = []
+    events = [up.chat_chunk("Hi", finish="stop"), {"choices": [], "usage": up.USAGE}]
+
+    async def handler(request: Any) -> Any:
+        seen.append(((await request.json()).get("stream"), request.headers.get("Connection")))
+        return await up.sse(events)(request)
+
+    async def scenario() -> tuple[Any, list[Any], list[Any]]:
+        async with up.serve({CHAT: handler}) as url:
+            llama = backend(url, always_stream=True, close_after_stream=True)
+            vllm = backend(url)
+            whole = await llama.chat(messages=MESSAGES, params=PARAMS)
+            closed = await collect(llama.chat_stream(messages=MESSAGES, params=PARAMS))
+            kept = await collect(vllm.chat_stream(messages=MESSAGES, params=PARAMS))
+            return whole, closed, kept
+
+    whole, closed, kept = run(scenario())
+
+    assert whole.text == "Hi" and len(closed) == len(kept) == 2
+    # llama.cpp: a dropped whole request would run to its end, so it is streamed; its streams close.
+    assert seen == [(True, "close"), (True, "close"), (True, None)]
