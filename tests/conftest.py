@@ -1,12 +1,13 @@
 """Fixtures shared by the whole suite.
 
 HTTP tests drive the real ASGI application (the lean `/v1/` handler, not Django's test client,
-which would run the admin's middleware). Its sync views run in their own threads, so those tests
-use `transactional_db`.
+which would run the admin's middleware). The pipeline's database steps run in worker threads, so
+those tests use `transactional_db`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -31,6 +32,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()  # fails the run if down
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Django deletes the SQLite test database, but not the log files WAL mode keeps beside it.
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and not os.path.exists(name):
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(f"{name}{suffix}")
 
 
 @pytest.hookimpl(tryfirst=True)
