@@ -6,14 +6,47 @@ and ignores fields it does not know. Every request body of the API is validated 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from django.utils.functional import cached_property
 from rest_framework import serializers
+from rest_framework.fields import Field
+from rest_framework.utils.serializer_helpers import BindingDict
+
+_per_thread = threading.local()  # .fields: {serializer class: its fields, built on this thread}
 
 
 class StrictSerializer(serializers.Serializer[dict[str, Any]]):
     """Unknown fields are an error naming the field, not silently ignored (a typo'd
     `max_token` would otherwise run with the default and surprise the caller)."""
+
+    # (Comments, not the docstring: drf-spectacular publishes a serializer's docstring.)
+    # Its fields are built once per class and thread, and bound to each new instance. DRF
+    # deep-copies every declared field for every instance (each field's `__init__` again, its
+    # validators again): a third of a proxied chat request's own CPU (docs/benchmarks.md, "Proxy").
+    # Sharing is safe here because validation keeps its state on the serializer, never on a field,
+    # runs without a pause on one thread, and a field reads its parent only for `context` and
+    # `partial`, which these request serializers never take (the constructor refuses them).
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("context") or kwargs.get("partial"):
+            raise TypeError(f"{type(self).__name__} shares its fields between instances: no context, no partial")
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        built: dict[type, dict[str, Field[Any, Any, Any, Any]]] | None = getattr(_per_thread, "fields", None)
+        if built is None:
+            built = _per_thread.fields = {}
+        fields = built.get(type(self))
+        if fields is None:
+            fields = built[type(self)] = dict(super().fields)  # built and bound by DRF
+        bound = BindingDict(self)
+        bound.fields = dict(fields)
+        for field in fields.values():
+            field.parent = self  # all that binding sets which depends on the instance
+        return bound
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):

@@ -118,10 +118,15 @@ def _generated(
     return {
         "id": result_id,
         "model": model.id,
-        "created_at": datetime.now(UTC),
+        "created_at": utc_timestamp(datetime.now(UTC)),
         "choices": [{"index": 0, **choice, "finish_reason": generation.finish_reason}],
         "usage": usage_dict(generation.usage),
     }
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, as DRF's DateTimeField writes it (the schema's `date-time`)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _charge(principal: Principal, model: CatalogModel, endpoint: str, usage: Usage) -> Charge:
