@@ -35,7 +35,7 @@ class Charge(Protocol):
 
     def with_usage(self, usage: Usage) -> Charge: ...
 
-    def record(self, *, request_id: str) -> None: ...
+    def record(self, *, request_id: str) -> bool: ...  # False: this request id is charged already
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +65,25 @@ class Settlement:
 
 def settle_group(settlements: list[Settlement]) -> list[bool | Exception]:
     """Commit the settlements in one transaction; per settlement True (committed), False (not ours,
-    nothing written) or the exception that rolled its savepoint back. Blocking: call in a thread."""
+    nothing written) or the exception that rolled its savepoint back. Raises (and commits nothing)
+    when a statement fails outside a savepoint. Blocking: call in a thread."""
     with transaction.atomic():
         return [_settle_one(settlement) for settlement in settlements]
 
 
 def _settle_one(settlement: Settlement) -> bool | Exception:
+    if settlement.charge is not None and settlement.hold is None and settlement.door_write is None:
+        # A charge alone, the common case: one statement, which adds the row or finds it there
+        # (False), so no savepoint. It can only fail for reasons that fail the others too (the
+        # values are checked where they come in): let it abort the whole transaction, rather than
+        # report the others committed in a transaction PostgreSQL has given up.
+        return settlement.charge.record(request_id=settlement.request_id)
     try:
-        with transaction.atomic():  # a savepoint
+        with transaction.atomic():  # a savepoint: one settlement's failure leaves the others alone
             if settlement.door_write is not None and not settlement.door_write():
                 return False
-            if settlement.charge is not None:
-                settlement.charge.record(request_id=settlement.request_id)
+            if settlement.charge is not None and not settlement.charge.record(request_id=settlement.request_id):
+                raise _AlreadyCharged  # roll the door's write back with it
             if settlement.hold is not None:
                 reply = settlement.reply
                 assert reply is not None, "a held key is completed with the reply a retry replays"
@@ -87,11 +94,15 @@ def _settle_one(settlement: Settlement) -> bool | Exception:
                     headers=reply.headers,
                     events=reply.events,
                 )
-    except IntegrityError:
-        return False  # the usage row exists: an earlier commit charged this work already
+    except (_AlreadyCharged, IntegrityError):
+        return False  # an earlier commit settled this work already
     except Exception as exc:  # a key taken over by a retry (IdempotencyRequestInProgress), ...
         return exc
     return True
+
+
+class _AlreadyCharged(Exception):
+    pass
 
 
 class GroupCommit:

@@ -121,7 +121,7 @@ class RequestLogWriter:
             if not batch:
                 return written
             try:
-                request_log_inserter.insert(batch)
+                request_log_inserter.insert_many(batch)
                 written += len(batch)
                 continue
             except ROW_ERRORS:
@@ -131,7 +131,7 @@ class RequestLogWriter:
                 return written
             for index, row in enumerate(batch):
                 try:
-                    request_log_inserter.insert([row])
+                    request_log_inserter.insert_many([row])
                     written += 1
                 except ROW_ERRORS:
                     self.rejected += 1

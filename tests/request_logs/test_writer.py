@@ -35,7 +35,7 @@ def _database_down(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from apps.request_logs.inserter import request_log_inserter
 
-    monkeypatch.setattr(request_log_inserter, "insert", refuse)
+    monkeypatch.setattr(request_log_inserter, "insert_many", refuse)
 
 
 def _run_lifespan() -> list[str]:
