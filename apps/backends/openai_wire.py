@@ -14,6 +14,7 @@ from apps.backends.base import ChatMessage, FinishReason, GenerationParams, Usag
 from apps.core.errors import UpstreamError
 
 SHAPE_ERROR = "The model backend returned a response of an unexpected shape."
+MAX_TOKEN_COUNT = 2**31 - 1  # the largest value every database stores in a usage row
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,11 @@ def parse_usage(value: Any) -> Usage | None:
     if value is None:
         return None
     prompt, completion = value.get("prompt_tokens"), value.get("completion_tokens") or 0
-    if not isinstance(prompt, int) or not isinstance(completion, int):
+    # What is charged must fit a usage row (a PositiveIntegerField): a negative or absurd count is
+    # an upstream's error, answered as one, not a charge the database refuses at commit.
+    if not all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_TOKEN_COUNT for n in (prompt, completion)
+    ):
         raise UpstreamError(SHAPE_ERROR)
     return Usage(prompt_tokens=prompt, completion_tokens=completion)
 

@@ -132,6 +132,29 @@ def test_broken_upstream_answers_are_upstream_errors(run: Runner, handler: up.Ha
         run(scenario())
 
 
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": -5, "completion_tokens": 2},
+        {"prompt_tokens": 3, "completion_tokens": 2**31},
+        {"prompt_tokens": True},
+    ],
+    ids=["negative", "past-a-usage-row", "boolean"],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_usage_figures_no_charge_can_hold_are_upstream_errors(run: Runner, usage: dict[str, Any], stream: bool) -> None:
+    events = [up.chat_chunk("hi", finish="stop"), {"choices": [], "usage": usage}]
+
+    async def scenario() -> Any:
+        async with up.serve({CHAT: up.sse(events)}) as url:
+            if not stream:
+                return await backend(url).chat(messages=MESSAGES, params=PARAMS)
+            return [item async for item in backend(url).chat_stream(messages=MESSAGES, params=PARAMS)]
+
+    with pytest.raises(UpstreamError):
+        run(scenario())
+
+
 @pytest.mark.parametrize("code", [429, 503])
 def test_overloaded_upstream_passes_retry_after(run: Runner, code: int) -> None:
     async def scenario() -> Any:
