@@ -74,11 +74,13 @@ def _no_unclosed_http_sessions() -> Iterator[None]:
 def _fresh_caches() -> Iterator[None]:
     from django.core.cache import cache
 
+    from apps.core.shared_cache import shared_cache_breaker
     from apps.customers.token_cache import token_cache
     from apps.models_registry.catalog import catalog
     from apps.ratelimits.local_windows import local_windows
     from apps.request_logs.writer import request_log_writer
 
+    shared_cache_breaker.reset()
     cache.clear()
     token_cache.clear()
     local_windows.clear()

@@ -1,5 +1,5 @@
-"""A circuit breaker for the database: when PostgreSQL cannot be reached, fail at once instead of
-making every request wait out the connection pool's timeout (docs/reliability.md).
+"""A circuit breaker: when a service (the database, the shared cache) cannot be reached, fail at
+once instead of making every request wait out a timeout (docs/reliability.md).
 
 closed     normal: every connection attempt goes to the pool
 open       after a connection could not be had: every attempt fails at once for `open_s`, and
@@ -9,7 +9,8 @@ half-open  then (or at once after a connection broke) one caller probes: a worki
            its time is up and the next caller probes
 A probe that gets a working connection closes the breaker; one that fails opens it again.
 
-One breaker per process (`database_breaker`), fed by `apps.core.postgresql`.
+One breaker per process and service: `database_breaker` here, fed by `apps.core.postgresql`;
+`shared_cache_breaker` in `apps.core.shared_cache`.
 """
 
 from __future__ import annotations
@@ -25,14 +26,21 @@ from django.conf import settings
 class CircuitOpen(Exception):
     """Raised instead of trying to connect while the breaker is open."""
 
-    def __init__(self, retry_after_s: float) -> None:
+    def __init__(self, retry_after_s: float, *, service: str = "the database") -> None:
         self.retry_after_s = retry_after_s
-        super().__init__(f"the database is unreachable; not retrying for {retry_after_s:.2f} s")
+        super().__init__(f"{service} is unreachable; not retrying for {retry_after_s:.2f} s")
 
 
 class CircuitBreaker:
-    def __init__(self, *, open_s: float, probe_timeout_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.open_s, self.probe_timeout_s, self._clock = open_s, probe_timeout_s, clock
+    def __init__(
+        self,
+        *,
+        open_s: float,
+        probe_timeout_s: float,
+        service: str = "the database",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.open_s, self.probe_timeout_s, self.service, self._clock = open_s, probe_timeout_s, service, clock
         self._lock = threading.Lock()
         self._tripped = False
         self._blocked_until = 0.0  # while tripped: no attempt (not even a probe) before this
@@ -51,7 +59,7 @@ class CircuitBreaker:
             if not self._tripped:
                 return False
             if now < self._blocked_until:
-                raise CircuitOpen(self._blocked_until - now)
+                raise CircuitOpen(self._blocked_until - now, service=self.service)
             self._blocked_until = now + self.probe_timeout_s  # the others wait for this probe
             return True
 

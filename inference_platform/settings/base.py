@@ -129,16 +129,21 @@ DB_CIRCUIT_OPEN_SECONDS = float(os.environ.get("DB_CIRCUIT_OPEN_SECONDS", 2))
 DB_CIRCUIT_PROBE_TIMEOUT_SECONDS = float(os.environ.get("DB_CIRCUIT_PROBE_TIMEOUT_SECONDS", 1))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The shared cache's operations are tried once, each within this timeout; a timeout or a refused
+# connection opens its circuit for SHARED_CACHE_CIRCUIT_OPEN_SECONDS, in which every operation fails
+# at once and its caller's fallback answers (apps/core/shared_cache.py).
+SHARED_CACHE_TIMEOUT_SECONDS = 0.5
+SHARED_CACHE_CIRCUIT_OPEN_SECONDS = float(os.environ.get("SHARED_CACHE_CIRCUIT_OPEN_SECONDS", 1))
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
-                # Short timeouts: a dead Redis must turn into the fail-open/closed decision
-                # quickly, not into a hung request.
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
+                "SOCKET_CONNECT_TIMEOUT": SHARED_CACHE_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": SHARED_CACHE_TIMEOUT_SECONDS,
+                "CONNECTION_POOL_CLASS": "apps.core.shared_cache.GuardedConnectionPool",
             },
         }
     }

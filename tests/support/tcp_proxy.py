@@ -35,6 +35,7 @@ class TcpProxy:
         self.port = 0
         self.mode: Mode = "up"
         self.connections = 0  # accepted so far, for tests that want to see traffic
+        self.held = 0  # reads held back by a hang: roughly, requests sent into the partition
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
         self._server: asyncio.Server | None = None
@@ -124,6 +125,8 @@ class TcpProxy:
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while data := await reader.read(CHUNK):
+            if not self._flowing.is_set():
+                self.held += 1
             await self._flowing.wait()  # a hang holds the bytes here; a cut resets the socket
             if writer.is_closing():
                 return
