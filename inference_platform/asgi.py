@@ -32,6 +32,8 @@ from apps.operations.health_app import HealthApp  # noqa: E402
 from apps.pipeline.websocket import SocketConsumer  # noqa: E402
 from inference_platform.lifespan import Lifespan  # noqa: E402
 
+# Served by the lean API handler; every view under them is async (apps/core/api_handler.py).
+API_PREFIXES = ("/v1/", "/openai/v1/")
 # `/v1/stream` message types: completions and chat from the endpoint table, and batch progress.
 SOCKET_HANDLERS = {**socket_handlers(), "batch.subscribe": batch_subscribe}
 
@@ -41,7 +43,7 @@ application = ProtocolTypeRouter(
             prefixes=("/health/",),
             api=HealthApp(),
             default=PrefixRouter(
-                prefixes=("/v1/", "/openai/v1/"),
+                prefixes=API_PREFIXES,
                 api=AllowedHosts(BodyLimit(ApiASGIHandler(), max_bytes=settings.API_MAX_BODY_BYTES)),
                 default=StaticFiles(django_application),  # the admin's CSS/JS under uvicorn
             ),
