@@ -3,6 +3,8 @@ two floors measured in the same run on the same machine (docs/benchmarks.md):
 
 raw-asgi        a bare ASGI app returning the same bytes (the physical floor)
 django-floor    one async Django view on the lean `/v1/` handler, no DRF (the framework floor)
+django-signals  the same view on Django's own `ASGIHandler.handle` (request signals, a thread per
+                request): an async view as stock Django serves it, for scale
 pipeline        the real app: token auth, rate limit, envelope, request log (embedded stores)
 pipeline-static the real pipeline around an endpoint answering from memory (no query, no
                 serializer): splits the pipeline's cost into shared machinery and endpoint work
@@ -39,10 +41,11 @@ from bench.stores import Store, embedded_store, production_store
 PATH = "/v1/models"
 APP = "inference_platform.asgi:application"
 FLOOR_APP = "bench.django_floor.asgi:application"
+SIGNALS_FLOOR_APP = "bench.django_floor.asgi:with_signals"
 RAW, DJANGO, PIPELINE, PROD = "raw-asgi", "django-floor", "pipeline", "pipeline-prod"
-STATIC, NOLOG = "pipeline-static", "pipeline-nolog"
+STATIC, NOLOG, SIGNALS = "pipeline-static", "pipeline-nolog", "django-signals"
 EMBEDDED, PRODUCTION = "sqlite+locmem", "postgres+redis"
-STORE_OF = {RAW: "-", DJANGO: "-", PIPELINE: EMBEDDED, STATIC: EMBEDDED, NOLOG: EMBEDDED, PROD: PRODUCTION}
+STORE_OF = {RAW: "-", DJANGO: "-", SIGNALS: "-", PROD: PRODUCTION} | dict.fromkeys((PIPELINE, STATIC, NOLOG), EMBEDDED)
 BASELINES = {"raw": RAW, "django": DJANGO}  # column label -> floor target
 MIN_RATIO_TO_FRAMEWORK = 0.60  # acceptance: full pipeline >= 60% of the framework floor's req/s
 MAX_LOG_COST = 0.10  # the request log may cost at most 10% of throughput
@@ -89,6 +92,7 @@ def target_defs(embedded: Store, production: Store | None, workers: int) -> list
     defs = [
         target(RAW, "bench.raw_floor:app", with_body, same_bytes(body)),
         target(DJANGO, FLOOR_APP, floor_env, same_bytes(body)),
+        target(SIGNALS, SIGNALS_FLOOR_APP, floor_env, same_bytes(body)),
         target(PIPELINE, APP, embedded.env, same_data(body)),
         target(STATIC, APP, static_env, same_data(body)),
         target(NOLOG, APP, embedded.with_env(REQUEST_LOG_ENABLED="0"), same_data(body)),
@@ -151,7 +155,14 @@ def result(config: BenchConfig, runs: dict[int, WorkersRun], embedded: Store, no
         columns=columns,
         rows=rows,
         checks=[no_errors(rows), *target_checks(runs)],
-        notes=[*notes, f"response body: {embedded.body_file.stat().st_size} bytes, {config.tokens} rotating tokens"],
+        notes=[
+            *notes,
+            *(
+                f"{SIGNALS} CPU per request / pipeline's (w={w}): {cpu_ratio(run.stats, PIPELINE, SIGNALS):.2f}"
+                for w, run in runs.items()
+            ),
+            f"response body: {embedded.body_file.stat().st_size} bytes, {config.tokens} rotating tokens",
+        ],
         raw={"runs": {w: raw_figures(run) for w, run in runs.items()}},
     )
 
