@@ -24,8 +24,8 @@ class ApiASGIHandler(ASGIHandler):
 
     Django sends `request_started` and `request_finished` around every request, and its receivers
     are synchronous (`reset_queries`, `close_old_connections`, `close_caches`, `reset_urlconf`), so
-    each send is a hop into a thread made for that one request: a third of the CPU of a request
-    that does nothing else (docs/benchmarks.md). For the API they have nothing to do. Its views are
+    each send is a hop into a thread made for that one request: 80% of the CPU of a request that
+    does nothing else (docs/benchmarks.md, "Request signals"). For the API they have nothing to do. Its views are
     async (`tests/core/test_api_handler.py` holds every route to it), so no request thread ever
     holds a database connection: database work goes through `apps.core.db.db_call`, which gives
     its connection back itself. The caches' per-request close is a no-op for the backends we use,
