@@ -46,6 +46,7 @@ class PhaseStats:
     status_errors: int
     socket_errors: int
     rounds: int
+    cpu_ms_by_round: tuple[float, ...] = ()  # in round order: targets run back to back pair up by index
 
     @property
     def errors(self) -> int:
@@ -76,6 +77,7 @@ def summarize(samples: list[Sample]) -> PhaseStats:
         status_errors=sum(r.status_errors for r in results),
         socket_errors=sum(r.socket_errors for r in results),
         rounds=len(results),
+        cpu_ms_by_round=tuple(round(1000 * s.cpu_s / max(1, s.load.requests), 3) for s in samples),
     )
 
 
