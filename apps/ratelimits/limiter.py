@@ -6,7 +6,8 @@ and window, a window being the whole second of the server's clock in which count
 (docs/reliability.md states the guarantee and how it is tested).
 
 A cache outage is never a 500. RATE_LIMIT_FAIL_OPEN chooses: count in this process alone (the
-limit then holds per worker, `local_windows`) or answer 503. Either way it is logged.
+limit then holds per worker, `local_windows`, the seconds in which the cache fails or comes back
+included) or answer 503. Either way it is logged.
 """
 
 from __future__ import annotations
@@ -45,18 +46,20 @@ class RateLimitState:
 def rate_limit_consume(*, key: str, limit: int, increment: bool = True) -> RateLimitState:
     """Count one request against `key` in the current one-second window (with `increment=False`:
     only where `key` stands, for the headers of a request that is not to be counted)."""
+    counted_at = time.time()  # the second django-ratelimit names its window by (period 1)
     usage = _shared_usage(key, limit, increment=increment)
     if usage is None:
         logger.warning("rate limit: shared cache unavailable (fail_open=%s)", settings.RATE_LIMIT_FAIL_OPEN)
         now = time.time()
         count = local_windows.count(key, now=now, increment=increment)
         return _state(limit, count, window_end=int(now) + WINDOW_SECONDS, shared=False)
+    count = local_windows.with_shared(key, now=counted_at, shared=usage["count"])
     # django-ratelimit names the window (int(time.time())) before its cache round trip and
     # computes `time_left` from a second clock reading after it. Under load the round trip can
     # cross into the next second: `time_left` is then -1, yet the count is a real count of the
     # named window, which has just ended. Counted all the same; its reset is now.
     now = time.time()
-    return _state(limit, usage["count"], window_end=int(now) + usage["time_left"] + WINDOW_SECONDS)
+    return _state(limit, count, window_end=int(now) + usage["time_left"] + WINDOW_SECONDS)
 
 
 def anonymous_limit_key(client_ip: str) -> str:
@@ -66,9 +69,11 @@ def anonymous_limit_key(client_ip: str) -> str:
 
 def rate_limit_exhausted(*, key: str, limit: int) -> bool:
     """Whether `key` has used its whole budget in the current window. Counts nothing."""
+    now = time.time()
     usage = _shared_usage(key, limit, increment=False)
-    count = local_windows.count(key, now=time.time(), increment=False) if usage is None else usage["count"]
-    return bool(count >= limit)
+    if usage is None:
+        return local_windows.count(key, now=now, increment=False) >= limit
+    return local_windows.with_shared(key, now=now, shared=usage["count"]) >= limit
 
 
 def rate_limit_enforce(state: RateLimitState) -> None:

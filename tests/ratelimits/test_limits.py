@@ -210,6 +210,7 @@ def test_a_cache_outage_falls_back_to_a_limit_per_process(api, settings, monkeyp
     settings.RATE_LIMIT_FAIL_OPEN = True
     secret = make_token(customer="outage", rate=3).secret
     api.get("/v1/models", token=secret)  # warm the token cache while the cache still works
+    clock.advance(1)  # (a second of its own: the second the cache fails in is the test below)
     monkeypatch.setattr(django_ratelimit.core, "caches", {"default": _BrokenCache()})
 
     limit = settings.RATE_LIMIT_ANONYMOUS_PER_SECOND if anonymous else 3
@@ -221,3 +222,38 @@ def test_a_cache_outage_falls_back_to_a_limit_per_process(api, settings, monkeyp
     assert [int(r.headers["X-RateLimit-Remaining"]) for r in responses] == [*range(limit - 1, -1, -1), 0, 0]
     clock.advance(1)
     assert api.get("/v1/models", token=token(99)).status_code == allowed  # a new window, locally too
+
+
+def test_the_second_the_cache_fails_in_goes_on_from_its_shared_count(api, settings, monkeypatch, clock):
+    """Regression (`make soak`, the outage): counting alone began at zero in the second the cache
+    failed in, so that second admitted the shared count's requests and then workers x limit more."""
+    import django_ratelimit.core
+
+    settings.RATE_LIMIT_FAIL_OPEN = True
+    secret = make_token(customer="failing", rate=5).secret
+    shared = [api.get("/v1/models", token=secret) for _ in range(3)]
+    monkeypatch.setattr(django_ratelimit.core, "caches", {"default": _BrokenCache()})
+    alone = [api.get("/v1/models", token=secret) for _ in range(4)]
+
+    assert [r.status_code for r in shared + alone] == [200] * 5 + [429] * 2
+    assert [r.headers["X-RateLimit-Remaining"] for r in shared + alone] == ["4", "3", "2", "1", "0", "0", "0"]
+
+
+def test_the_second_the_cache_comes_back_in_counts_what_was_counted_alone(api, settings, monkeypatch, clock):
+    """Regression (`make soak`, the end of the outage): the shared count of the second Redis came
+    back in knew nothing of the requests each worker had admitted alone in it: up to limit more."""
+    import django_ratelimit.core
+
+    settings.RATE_LIMIT_FAIL_OPEN = True
+    secret = make_token(customer="recovering", rate=5).secret
+    api.get("/v1/models", token=secret)  # warm the token cache, a second before the outage
+    clock.advance(1)
+    with monkeypatch.context() as outage:
+        outage.setattr(django_ratelimit.core, "caches", {"default": _BrokenCache()})
+        alone = [api.get("/v1/models", token=secret) for _ in range(3)]
+    shared = [api.get("/v1/models", token=secret) for _ in range(4)]
+
+    assert [r.status_code for r in alone + shared] == [200] * 5 + [429] * 2
+    assert [r.headers["X-RateLimit-Remaining"] for r in alone + shared] == ["4", "3", "2", "1", "0", "0", "0"]
+    clock.advance(1)
+    assert api.get("/v1/models", token=secret).headers["X-RateLimit-Remaining"] == "4"  # a new second
