@@ -1,9 +1,9 @@
 """The degraded mode of rate limiting: one-second windows counted in this process alone.
 
-Used only while the shared cache (Redis) cannot be reached and RATE_LIMIT_FAIL_OPEN is on, so an
-outage lowers the guarantee from "the limit across all workers" to "the limit in each worker"
-instead of switching limits off (docs/reliability.md). Only the current second's counts are kept:
-memory is bounded by the keys seen in one second.
+Requests are counted here only while the shared cache (Redis) cannot be reached and
+RATE_LIMIT_FAIL_OPEN is on, so an outage lowers the guarantee from "the limit across all workers"
+to "the limit in each worker" instead of switching limits off (docs/reliability.md). Only the
+current second's counts are kept: memory is bounded by the keys seen in one second.
 
 The second in which the shared cache fails, or comes back, is counted partly there and partly
 here. So that such a second too admits at most workers x limit, each key keeps two counts for the
@@ -38,6 +38,8 @@ class LocalWindows:
         """The shared cache counted `shared` for `key` in the second that holds `now`: that count
         plus the requests this process counted alone in the same second."""
         with self._lock:
+            if int(now) < self._window:  # a count of an earlier second, answered late: none here is of it
+                return shared
             self._roll(now)
             self._seen[key] = shared
             return shared + self._alone.get(key, 0)
