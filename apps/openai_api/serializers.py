@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.backends.base import ChatMessage, GenerationParams
 from apps.core.strict_serializers import BooleanValue, FloatValue, IntegerValue, StrictSerializer, TextField
 from apps.inference.requests import ChatRequest, CompletionRequest, EmbeddingRequest
-from apps.inference.serializers import MAX_STOP_CHARS, MAX_STOP_SEQUENCES, StopField
+from apps.inference.serializers import MAX_STOP_CHARS, MAX_STOP_SEQUENCES, StopField, string_or_strings
 from apps.models_registry.models import API_MAX_OUTPUT_TOKENS
 
 MAX_OUTPUT_TOKENS = API_MAX_OUTPUT_TOKENS
@@ -58,6 +59,66 @@ def _refuse_unsupported(data: Any, parameters: dict[str, tuple[Any, ...]]) -> No
             raise serializers.ValidationError(
                 {name: [f"`{name}` is not supported by this server; leave it out (docs/openai-compatibility.md)."]}
             )
+
+
+class _CheckedBySerializer(serializers.Field[Any, Any, Any, Any]):
+    """A JSON value that its serializer's `validate_<name>` checks (one of several shapes). DRF's
+    JSONField would first encode it, only to learn that JSON it is."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+PROMPT_CHARS = settings.INFERENCE_MAX_PROMPT_CHARS
+TEXT_PART = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["text"]},
+        "text": {"type": "string", "maxLength": PROMPT_CHARS},
+    },
+    "required": ["type", "text"],
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "maxLength": PROMPT_CHARS},
+            {"type": "array", "items": TEXT_PART, "minItems": 1},
+        ],
+        "description": f"A string, or a list of text parts; at most {PROMPT_CHARS} characters in all.",
+    }
+)
+class MessageContentField(_CheckedBySerializer):
+    pass
+
+
+@extend_schema_field(
+    {
+        **string_or_strings(max_chars=PROMPT_CHARS, max_items=1, min_items=1),
+        "description": "A string, or a list holding one string (no token arrays).",
+    }
+)
+class PromptField(_CheckedBySerializer):
+    pass
+
+
+@extend_schema_field(
+    {
+        **string_or_strings(
+            max_chars=settings.INFERENCE_MAX_EMBEDDING_CHARS,
+            max_items=settings.INFERENCE_MAX_EMBEDDING_INPUTS,
+            min_items=1,
+        ),
+        "description": "A string or a list of strings to embed (no token arrays).",
+    }
+)
+class EmbeddingInputField(_CheckedBySerializer):
+    pass
 
 
 class StreamOptionsSerializer(StrictSerializer):
@@ -125,7 +186,7 @@ class ChatContentPartSerializer(StrictSerializer):
 
 class OpenAIMessageSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=["system", "developer", "user", "assistant"])
-    content = serializers.JSONField(help_text="A string, or a list of text parts.")
+    content = MessageContentField()
 
     def validate_content(self, value: Any) -> str:
         if isinstance(value, str):
@@ -161,7 +222,7 @@ class OpenAIChatCompletionCreateSerializer(SamplingFields):
 
 
 class OpenAICompletionCreateSerializer(SamplingFields):
-    prompt = serializers.JSONField(help_text="A string (or a list holding one string).")
+    prompt = PromptField()
 
     unsupported = UNSUPPORTED_COMPLETION
     default_max_tokens = 16  # OpenAI's default for completions
@@ -185,7 +246,7 @@ class OpenAICompletionCreateSerializer(SamplingFields):
 
 class OpenAIEmbeddingCreateSerializer(StrictSerializer):
     model = TextField(min_length=1, max_length=100, trim_whitespace=False)
-    input = serializers.JSONField(help_text="A string or a list of strings.")
+    input = EmbeddingInputField()
     encoding_format = serializers.ChoiceField(choices=["float", "base64"], default="float")
     dimensions = IntegerValue(min_value=1, required=False, allow_null=True)
     user = TextField(max_length=USER_MAX_CHARS, required=False, allow_blank=True)
