@@ -62,8 +62,9 @@ def _refuse_unsupported(data: Any, parameters: dict[str, tuple[Any, ...]]) -> No
 
 
 class _CheckedBySerializer(serializers.Field[Any, Any, Any, Any]):
-    """A JSON value that its serializer's `validate_<name>` checks (one of several shapes). DRF's
-    JSONField would first encode it, only to learn that JSON it is."""
+    """A JSON value of one of several shapes, checked by its serializer's `validate_<name>`; each
+    subclass states the shapes for the schema. (DRF's JSONField would encode the value to JSON
+    first, to check what a parsed body already is.)"""
 
     def to_internal_value(self, data: Any) -> Any:
         return data
@@ -93,7 +94,7 @@ TEXT_PART = {
         "description": f"A string, or a list of text parts; at most {PROMPT_CHARS} characters in all.",
     }
 )
-class MessageContentField(_CheckedBySerializer):
+class OpenAIContentField(_CheckedBySerializer):
     pass
 
 
@@ -103,7 +104,7 @@ class MessageContentField(_CheckedBySerializer):
         "description": "A string, or a list holding one string (no token arrays).",
     }
 )
-class PromptField(_CheckedBySerializer):
+class OpenAIPromptField(_CheckedBySerializer):
     pass
 
 
@@ -117,7 +118,7 @@ class PromptField(_CheckedBySerializer):
         "description": "A string or a list of strings to embed (no token arrays).",
     }
 )
-class EmbeddingInputField(_CheckedBySerializer):
+class OpenAIInputField(_CheckedBySerializer):
     pass
 
 
@@ -186,7 +187,7 @@ class ChatContentPartSerializer(StrictSerializer):
 
 class OpenAIMessageSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=["system", "developer", "user", "assistant"])
-    content = MessageContentField()
+    content = OpenAIContentField()
 
     def validate_content(self, value: Any) -> str:
         if isinstance(value, str):
@@ -222,7 +223,7 @@ class OpenAIChatCompletionCreateSerializer(SamplingFields):
 
 
 class OpenAICompletionCreateSerializer(SamplingFields):
-    prompt = PromptField()
+    prompt = OpenAIPromptField()
 
     unsupported = UNSUPPORTED_COMPLETION
     default_max_tokens = 16  # OpenAI's default for completions
@@ -246,7 +247,7 @@ class OpenAICompletionCreateSerializer(SamplingFields):
 
 class OpenAIEmbeddingCreateSerializer(StrictSerializer):
     model = TextField(min_length=1, max_length=100, trim_whitespace=False)
-    input = EmbeddingInputField()
+    input = OpenAIInputField()
     encoding_format = serializers.ChoiceField(choices=["float", "base64"], default="float")
     dimensions = IntegerValue(min_value=1, required=False, allow_null=True)
     user = TextField(max_length=USER_MAX_CHARS, required=False, allow_blank=True)
