@@ -58,6 +58,10 @@ class Sample:
     load: LoadResult
     cpu_s: float  # server CPU seconds during the run
 
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_s / max(1, self.load.requests)
+
 
 def summarize(samples: list[Sample]) -> PhaseStats:
     def median(values: list[float]) -> float:
@@ -70,14 +74,14 @@ def summarize(samples: list[Sample]) -> PhaseStats:
         p50_ms=median([r.p50_ms for r in results]),
         p99_ms=median([r.p99_ms for r in results]),
         mean_ms=median([r.mean_ms for r in results]),
-        cpu_ms_per_request=median([1000 * s.cpu_s / max(1, s.load.requests) for s in samples]),
+        cpu_ms_per_request=median([s.cpu_ms_per_request for s in samples]),
         rps_min=round(min(rates), 1),
         rps_max=round(max(rates), 1),
         requests=sum(r.requests for r in results),
         status_errors=sum(r.status_errors for r in results),
         socket_errors=sum(r.socket_errors for r in results),
         rounds=len(results),
-        cpu_ms_by_round=tuple(round(1000 * s.cpu_s / max(1, s.load.requests), 3) for s in samples),
+        cpu_ms_by_round=tuple(round(s.cpu_ms_per_request, 3) for s in samples),
     )
 
 
@@ -111,10 +115,9 @@ def run_one(target: Target, phase: Phase, load: LoadGenerator) -> Sample:
 
 def _progress(what: str, sample: Sample) -> None:
     result = sample.load
-    cpu_ms = 1000 * sample.cpu_s / max(1, result.requests)
     print(
         f"  {what:<50} {result.rps:>7.0f} req/s  p50 {result.p50_ms:6.2f}  p99 {result.p99_ms:6.2f} ms"
-        f"  cpu {cpu_ms:5.2f} ms/req  errors {result.errors}",
+        f"  cpu {sample.cpu_ms_per_request:5.2f} ms/req  errors {result.errors}",
         file=sys.stderr,
         flush=True,
     )
