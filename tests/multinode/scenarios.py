@@ -35,6 +35,9 @@ COOLDOWN_S = 1.0  # the pool's, set in the model's config
 # of OFFERED_PER_S, under that bound, so here it could not fail and is not asserted; set this to
 # assert a bound that the offered load can break.
 REDIS_CUT_MAX_ADMITTED_PER_S: float | None = None
+# Bulk traffic to a node that found Redis again, before the shared limit is judged: with the pause
+# before it, longer than SHARED_CACHE_CIRCUIT_OPEN_SECONDS (1 s, the nodes' default).
+REPROBE_S = 1.0
 # A flush is due every REQUEST_LOG_FLUSH_SECONDS; on a busy machine its thread starts a little late.
 FLUSH_SLACK_S = 0.25
 DOCUMENTED_503 = {"service_unavailable", "model_overloaded"}
@@ -135,6 +138,12 @@ async def redis_cut(ctx: Context, phase_s: float = 5.0, recovery_s: float = 4.0)
         everything += bulk.outcomes + limited.outcomes
         await asyncio.sleep(1.0)
 
+    # Each of n2's workers finds Redis again by a probe that its first operation past the breaker's
+    # open interval starts, and that operation is counted in the worker (a request never waits for
+    # a probe; docs/reliability.md). Bulk traffic to n2 lets every worker probe first, so that
+    # the recovery phase judges the shared limit, not the breaker's last second.
+    reprobe = Load(Balancer([cut]), bulk_token.secret, CONCURRENCY, REPROBE_S)
+    everything += await reprobe.run(ctx.session)
     recovery = Paced(ctx.nodes, limited_token.secret, OFFERED_PER_S, recovery_s)
     await recovery.run(ctx.session)
     _limited_checks(report, recovery.outcomes, nodes=[node.name for node in ctx.nodes], label=" after Redis is back")
