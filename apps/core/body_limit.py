@@ -2,14 +2,16 @@
 
 Django's ASGI handler reads the whole body before the view runs. This guard sits in front of it:
 a declared Content-Length over the limit is not read at all, and a chunked body stops being read
-at the limit. The request then reaches the pipeline with an empty body and a flag, and the pipeline
-answers 413 in the envelope, with the rate-limit headers, after counting the request. The body left
-unread is drained, within bounds, by the server's protocol (`apps/core/uvicorn_protocol.py`), so a
-client still sending it reads the 413 instead of a connection reset.
+at the limit; nothing more of it is read while the view runs. The request then reaches the
+pipeline with an empty body and a flag, and the pipeline answers 413 in the envelope, with the
+rate-limit headers, after counting the request. The body left unread is drained, within bounds, by
+the server's protocol (`apps/core/uvicorn_protocol.py`), so a client still sending it reads the 413
+instead of a connection reset.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from django.http import HttpRequest
@@ -33,8 +35,14 @@ class BodyLimit:
 
 
 class _LimitedReceive:
-    """Passes body chunks through until the limit; then ends the body early and, from then on,
-    discards the rest of what the client sends while waiting for its disconnect."""
+    """Passes body chunks through until the limit; then ends the body early and reads no more of it.
+
+    Django's handler asks for the next message while the view runs, to hear a disconnect. Past a cut
+    that request waits, unanswered, until the handler cancels it once it has answered: pulling
+    messages to find a disconnect would read, and discard, whatever the client goes on sending for
+    as long as the view takes, without any bound. The unread rest is the server's to drain, within
+    its bounds, after the answer (`apps/core/uvicorn_protocol.py`); a client that leaves meanwhile
+    only costs a 413 nobody reads."""
 
     def __init__(self, scope: Scope, receive: Any, max_bytes: int) -> None:
         self.scope, self.receive, self.max_bytes = scope, receive, max_bytes
@@ -43,7 +51,9 @@ class _LimitedReceive:
 
     async def __call__(self) -> dict[str, Any]:
         if self.body_ended:
-            return await self._next_non_body_message()
+            if self.scope.get(SCOPE_FLAG):
+                await asyncio.Event().wait()  # until cancelled: see the class's docstring
+            return await self.receive()  # after a whole body: the disconnect
         if self.scope.get(SCOPE_FLAG):
             return self._end_body()
         message = await self.receive()
@@ -59,12 +69,6 @@ class _LimitedReceive:
     def _end_body(self) -> dict[str, Any]:
         self.body_ended = True
         return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def _next_non_body_message(self) -> dict[str, Any]:
-        while True:
-            message = await self.receive()
-            if message["type"] != "http.request":
-                return message
 
 
 def _declared_length(scope: Scope) -> int:
