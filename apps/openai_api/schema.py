@@ -34,7 +34,8 @@ def openai_routes_only(endpoints: list[Any], **kwargs: Any) -> list[Any]:
 
 
 def add_openai_contract(result: Schema, generator: Any, request: Any, public: bool) -> Schema:
-    """Every operation: OpenAI's error object for each error status, and the same headers as `/v1`."""
+    """Every operation: OpenAI's error object for each error status, the same headers as `/v1`, and
+    the events of its stream, if it has one."""
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["OpenAIError"] = OPENAI_ERROR
     components["headers"] = {_component_name(n): _header(spec) for n, spec in {**HEADERS, **RETRY_HEADERS}.items()}
@@ -48,6 +49,9 @@ def add_openai_contract(result: Schema, generator: Any, request: Any, public: bo
                     {"description": "OpenAI's error object.", "content": {"application/json": {"schema": error_ref}}},
                 )
             for status, response in responses.items():
+                if "text/event-stream" in response.get("content", {}):
+                    # The schema of a stream is that of one event (OpenAPI 3.2's `itemSchema`), as on `/v1`.
+                    response["content"]["text/event-stream"]["schema"] = OPENAI_STREAM_EVENT
                 names = list(HEADERS) + (list(RETRY_HEADERS) if int(status) in (409, 429, 503) else [])
                 response["headers"] = {
                     name: {"$ref": f"#/components/headers/{_component_name(name)}"} for name in names
@@ -70,4 +74,15 @@ OPENAI_ERROR: Schema = {
             },
         }
     },
+}
+
+OPENAI_STREAM_EVENT: Schema = {
+    "type": "object",
+    "description": (
+        "One event of the stream, a `data:` line without an `event:` name: a chunk as JSON "
+        "(`chat.completion.chunk`, `text_completion`), OpenAI's error object if the stream fails once "
+        "begun, and `[DONE]` last."
+    ),
+    "required": ["data"],
+    "properties": {"data": {"type": "string"}},
 }

@@ -122,6 +122,18 @@ class OpenAIInputField(_CheckedBySerializer):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "propertyNames": {"type": "string", "pattern": "^[0-9]+$"},
+        "additionalProperties": {"type": "number", "format": "double", "minimum": -100, "maximum": 100},
+        "description": "Token ids (integers as strings) to a bias from -100 to 100.",
+    }
+)
+class LogitBiasField(serializers.DictField):
+    """The keys' rule stated in the schema too: `validate_logit_bias` below checks it."""
+
+
 class StreamOptionsSerializer(StrictSerializer):
     include_usage = BooleanValue(required=False, help_text="Send a last chunk with the usage.")
 
@@ -131,7 +143,14 @@ class SamplingFields(StrictSerializer):
     max_tokens = IntegerValue(min_value=1, max_value=MAX_OUTPUT_TOKENS, required=False, allow_null=True)
     temperature = FloatValue(min_value=0.0, max_value=2.0, required=False, allow_null=True)
     top_p = FloatValue(min_value=0.0, max_value=1.0, required=False, allow_null=True)
-    n = IntegerValue(min_value=1, required=False, allow_null=True, help_text="Only 1: one choice per request.")
+    n = IntegerValue(
+        min_value=1,
+        max_value=1,
+        required=False,
+        allow_null=True,
+        error_messages={"max_value": "Only n=1 is supported: this server generates one choice per request."},
+        help_text="Only 1: one choice per request.",
+    )
     stream = BooleanValue(required=False, allow_null=True)
     stream_options = StreamOptionsSerializer(required=False, allow_null=True)
     stop = StopField(
@@ -143,7 +162,7 @@ class SamplingFields(StrictSerializer):
     seed = IntegerValue(min_value=0, max_value=2**63 - 1, required=False, allow_null=True)
     presence_penalty = FloatValue(min_value=-2.0, max_value=2.0, required=False, allow_null=True)
     frequency_penalty = FloatValue(min_value=-2.0, max_value=2.0, required=False, allow_null=True)
-    logit_bias = serializers.DictField(
+    logit_bias = LogitBiasField(
         child=FloatValue(min_value=-100.0, max_value=100.0), required=False, allow_null=True, allow_empty=True
     )
     user = TextField(max_length=USER_MAX_CHARS, required=False, allow_blank=True, help_text="Logged with the request.")
@@ -156,11 +175,6 @@ class SamplingFields(StrictSerializer):
         if isinstance(data, dict):
             data = {key: value for key, value in data.items() if key not in self.unsupported}
         return super().to_internal_value(data)
-
-    def validate_n(self, value: int | None) -> int | None:
-        if value not in (None, 1):
-            raise serializers.ValidationError("Only n=1 is supported: this server generates one choice per request.")
-        return value
 
     def validate_logit_bias(self, value: dict[str, float] | None) -> dict[str, float] | None:
         if value and not all(key.isascii() and key.isdigit() for key in value):
@@ -271,6 +285,21 @@ class OpenAIEmbeddingCreateSerializer(StrictSerializer):
 # --- Answers, for the OpenAPI document ---------------------------------------------------------
 
 
+@extend_schema_field({"type": "null", "description": "Always null: the engines here return no log probabilities."})
+class NoLogprobsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "array", "items": {"type": "number"}}, {"type": "string", "contentEncoding": "base64"}],
+        "description": "Floats, or with `encoding_format: base64` their little-endian float32 bytes.",
+    }
+)
+class EmbeddingVectorField(serializers.JSONField):
+    pass
+
+
 class OpenAIUsageSerializer(serializers.Serializer[Any]):
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
@@ -286,7 +315,7 @@ class OpenAIChatMessageSerializer(serializers.Serializer[Any]):
 class OpenAIChatChoiceSerializer(serializers.Serializer[Any]):
     index = serializers.IntegerField()
     message = OpenAIChatMessageSerializer()
-    logprobs = serializers.JSONField(allow_null=True)
+    logprobs = NoLogprobsField()
     finish_reason = serializers.ChoiceField(choices=["stop", "length"])
 
 
@@ -303,7 +332,7 @@ class OpenAIChatCompletionSerializer(serializers.Serializer[Any]):
 class OpenAICompletionChoiceSerializer(serializers.Serializer[Any]):
     index = serializers.IntegerField()
     text = serializers.CharField()
-    logprobs = serializers.JSONField(allow_null=True)
+    logprobs = NoLogprobsField()
     finish_reason = serializers.ChoiceField(choices=["stop", "length"])
 
 
@@ -320,7 +349,7 @@ class OpenAICompletionSerializer(serializers.Serializer[Any]):
 class OpenAIEmbeddingSerializer(serializers.Serializer[Any]):
     object = serializers.CharField(help_text="`embedding`")
     index = serializers.IntegerField()
-    embedding = serializers.JSONField(help_text="Floats, or with `encoding_format: base64` little-endian float32.")
+    embedding = EmbeddingVectorField()
 
 
 class OpenAIEmbeddingUsageSerializer(serializers.Serializer[Any]):

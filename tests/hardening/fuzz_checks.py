@@ -2,8 +2,9 @@
 
 `wire_contract` (docs/api-contract.md): every `/v1/` response is an envelope (a stream: a sequence
 of envelope events ending in `done` or `error`) whose request id matches `X-Request-Id`, with the
-rate-limit headers. `positive_data_accepted`: schemathesis's `positive_data_acceptance`, minus the
-rules that a schema cannot state.
+rate-limit headers. `openai_wire_contract` (docs/openai-compatibility.md): every `/openai/v1/`
+response is OpenAI's object or OpenAI's error, with the same headers. `positive_data_accepted`:
+schemathesis's `positive_data_acceptance`, minus the rules that a schema cannot state.
 """
 
 from __future__ import annotations
@@ -36,6 +37,44 @@ def wire_contract(ctx: CheckContext, response: Response, case: Case) -> bool | N
     return None
 
 
+def openai_wire_contract(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    headers = response.headers
+    assert REQUEST_ID.match(headers["x-request-id"][0]), headers["x-request-id"]
+    for name in RATE_LIMIT_HEADERS:
+        assert name.lower() in headers, f"{name} missing on a {response.status_code}"
+    if response.status_code in (429, 503):
+        assert {"retry-after", "retry-after-ms"} <= set(headers)
+    if headers.get("content-type", [""])[0].startswith("text/event-stream"):
+        _assert_openai_stream(response.text)
+    elif response.status_code >= 400:
+        _assert_openai_error(response.json())
+    else:
+        body = response.json()
+        assert isinstance(body, dict) and "error" not in body and "object" in body, body
+    return None
+
+
+def _assert_openai_error(body: Any) -> None:
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    assert set(body["error"]) == {"message", "type", "param", "code"}, body
+    assert body["error"]["message"] and body["error"]["type"], body
+
+
+SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _assert_openai_stream(text: str) -> None:
+    """`data:` lines of chunks, then `[DONE]`; or, once it has begun, an error object that ends it."""
+    lines = SSE_LINE_END.split(text)  # not str.splitlines: U+2028 and the like end no line in SSE
+    data = [line.removeprefix("data: ") for line in lines if line and not line.startswith(":")]
+    assert data and len(data) == len([line for line in lines if line.startswith("data: ")]), text
+    *chunks, last = data
+    for chunk in map(json.loads, chunks):
+        assert chunk["object"] in ("chat.completion.chunk", "text_completion"), chunk
+    if last != "[DONE]":
+        _assert_openai_error(json.loads(last))
+
+
 def _assert_envelope(envelope: Any) -> None:
     assert isinstance(envelope, dict) and set(envelope) == {"data", "error", "meta"}, envelope
     assert (envelope["data"] is None) != (envelope["error"] is None), envelope
@@ -49,7 +88,7 @@ def _sse_envelopes(text: str) -> list[Any]:
     for block in text.strip().split("\n\n"):
         if block.startswith(":"):
             continue  # a ping
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        fields = dict(line.split(": ", 1) for line in SSE_LINE_END.split(block))
         last_event = fields["event"]
         envelopes.append(json.loads(fields["data"]))
     assert last_event in ("done", "error"), f"the stream ended with {last_event!r}"
@@ -59,7 +98,8 @@ def _sse_envelopes(text: str) -> list[Any]:
 def positive_data_accepted(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Schema-valid requests succeed, except where a rule the schema cannot state refuses them,
     with a documented status: a `cursor` is valid only if this API returned it (it is opaque),
-    `/v1/usage` needs `start <= end` within 366 days (400), an Idempotency-Key the fuzzer
+    `/v1/usage` needs `start <= end` within 366 days (400), an embedding model that cannot
+    shorten its vectors refuses OpenAI's `dimensions` (400), an Idempotency-Key the fuzzer
     already sent with another body is reused (422): state, not shape; and a body is at most
     API_MAX_BODY_BYTES (413), a bound on bytes that JSON Schema cannot state."""
     if "cursor" in (case.query or {}) or case.operation.path == "/v1/usage":
@@ -68,6 +108,8 @@ def positive_data_accepted(ctx: CheckContext, response: Response, case: Case) ->
         return None
     if response.status_code == 413 and _error_code(response) == "payload_too_large":
         return None
+    if response.status_code == 400 and _openai_error_param(response) == "dimensions":
+        return None  # whether a model can shorten its vectors is the model's to say, not the schema's
     if case.operation.path == "/v1/batches" and _only_item_rules(response):
         return None
     return positive_data_acceptance(ctx, response, case)
@@ -89,5 +131,12 @@ def _only_item_rules(response: Response) -> bool:
 def _error_code(response: Response) -> str | None:
     try:
         return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _openai_error_param(response: Response) -> str | None:
+    try:
+        return response.json()["error"]["param"]
     except (ValueError, KeyError, TypeError):
         return None

@@ -1,10 +1,11 @@
 """Schema-driven fuzzing: schemathesis generates requests for every operation of the committed
-openapi/schema.yaml, valid and invalid ones, and sends them to a real uvicorn server twice, with a
-valid token and without one.
+openapi/schema.yaml and openapi/openai.yaml, valid and invalid ones, and sends them to a real
+uvicorn server twice, with a valid token and without one.
 
 Checks: schemathesis's own (no 5xx, every status documented, content types and bodies match the
 schema, invalid data rejected, valid data accepted, auth enforced, undocumented methods refused)
-plus the wire contract (`fuzz_checks.wire_contract`: envelope, request id, rate-limit headers).
+plus the wire contract of each (`fuzz_checks`: `/v1`'s envelope, or OpenAI's objects and errors;
+the request id and rate-limit headers on both).
 
 The server runs the deterministic fake backend only: the two local models' rows point at it, so a
 request naming them is served in microseconds instead of running llama.cpp. Bounded: a fixed number
@@ -20,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -27,14 +29,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.hardening.fuzz_checks import positive_data_accepted, wire_contract
+from apps.request_logs.models import RequestLog
+from tests.hardening.fuzz_checks import openai_wire_contract, positive_data_accepted, wire_contract
 from tests.hardening.shared_db import QUIET_LOG_WRITER, while_sqlite_is_busy
 from tests.support.factories import make_fake_model, make_token
 from tests.support.live_server import live_server
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "openapi" / "schema.yaml"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "openapi"
 EXAMPLES = int(os.environ.get("HARDENING_FUZZ_EXAMPLES", "30"))
 CHAT_MODELS = ["smollm2-135m-instruct", "fake-chat"]
 EMBEDDING_MODELS = ["all-minilm-l6-v2", "fake-embed"]
@@ -53,11 +56,11 @@ CONFIG = schemathesis.Config.from_dict(
         "checks": {"negative_data_rejection": {"expected-statuses": REJECTED}},
     }
 )
-schema = schemathesis.openapi.from_path(SCHEMA_FILE, config=CONFIG)
+schema = schemathesis.openapi.from_path(SCHEMA_DIR / "schema.yaml", config=CONFIG)
+openai_schema = schemathesis.openapi.from_path(SCHEMA_DIR / "openai.yaml", config=CONFIG)
 answers: Counter[tuple[str, str, int]] = Counter()  # (caller, operation, status) -> how many
 
 
-@schema.hook
 def flatmap_body(context: schemathesis.HookContext, body: object) -> st.SearchStrategy[object]:
     """Random model names are all 404s; name a real model in about two of three bodies, so that
     the successful answers (and streams) are fuzzed too. Only a plain, valid `model` is swapped:
@@ -66,20 +69,24 @@ def flatmap_body(context: schemathesis.HookContext, body: object) -> st.SearchSt
     if not isinstance(model, str) or not 1 <= len(model) <= 100:
         return st.just(body)
     assert isinstance(body, dict)
-    known = EMBEDDING_MODELS if context.operation.path == "/v1/embeddings" else CHAT_MODELS
+    known = EMBEDDING_MODELS if context.operation.path.endswith("/embeddings") else CHAT_MODELS
     return st.sampled_from([*known, model]).map(lambda name: {**body, "model": name})
 
 
-@schema.hook
 def flatmap_path_parameters(
     context: schemathesis.HookContext, path_parameters: dict[str, object] | None
 ) -> st.SearchStrategy[object]:
-    """Likewise `GET /v1/models/{model_id}`: a real id in about four of five cases."""
+    """Likewise `GET …/models/{model_id}`: a real id in about four of five cases."""
     model_id = (path_parameters or {}).get("model_id")
     if not isinstance(model_id, str):
         return st.just(path_parameters)
     names = [*CHAT_MODELS, *EMBEDDING_MODELS, model_id]
     return st.sampled_from(names).map(lambda name: {**(path_parameters or {}), "model_id": name})
+
+
+for document in (schema, openai_schema):
+    document.hook(flatmap_body)
+    document.hook(flatmap_path_parameters)
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,16 @@ class FuzzTarget:
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup: None) -> Iterator[str]:
+def server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """One server for the module; each test commits its own rows (`transactional_db`), which the
     server reads through the shared database."""
     env = {"RATE_LIMIT_ANONYMOUS_PER_SECOND": str(UNLIMITED), "SSE_PING_SECONDS": "60", **QUIET_LOG_WRITER}
     with live_server(env=env) as base_url:
         yield base_url
+    # The server's log writer writes its last rows as it stops, after the last test's cleanup: they
+    # would be found by the next module's tests.
+    with django_db_blocker.unblock():
+        RequestLog.objects.all().delete()
     print(f"\nschema fuzzing: {answers.total()} requests")
     for (caller, operation, status), count in sorted(answers.items()):
         print(f"  {caller:9} {operation:32} {status}: {count}")
@@ -114,21 +125,35 @@ def _fuzz_rows() -> str:
     return make_token(customer="fuzz", rate=UNLIMITED).secret
 
 
-@schema.parametrize()
-@pytest.mark.parametrize("caller", ["token", "anonymous"])
-@settings(
+FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
     derandomize=os.environ.get("HARDENING_FUZZ_RANDOM") != "1",
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+
+
+@schema.parametrize()
+@pytest.mark.parametrize("caller", ["token", "anonymous"])
+@FUZZ_SETTINGS
 def test_every_operation_keeps_the_contract(case: schemathesis.Case, caller: str, target: FuzzTarget) -> None:
+    call_and_check(case, caller, target, wire_contract)
+
+
+@openai_schema.parametrize()
+@pytest.mark.parametrize("caller", ["token", "anonymous"])
+@FUZZ_SETTINGS
+def test_every_openai_operation_keeps_openais_format(case: schemathesis.Case, caller: str, target: FuzzTarget) -> None:
+    call_and_check(case, caller, target, openai_wire_contract)
+
+
+def call_and_check(case: schemathesis.Case, caller: str, target: FuzzTarget, contract: Any) -> None:
     headers = {"Authorization": f"Bearer {target.token}"} if caller == "token" else {}
     response = case.call_and_validate(
         base_url=target.base_url,
         headers=headers,
-        additional_checks=[wire_contract, positive_data_accepted],
+        additional_checks=[contract, positive_data_accepted],
         excluded_checks=[positive_data_acceptance],
         timeout=30,
     )

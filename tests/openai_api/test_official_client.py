@@ -136,6 +136,7 @@ def test_parameters_the_engine_cannot_honour_are_400_naming_them(server, secret)
         api.chat.completions.create(model="fake-chat", messages=MESSAGES, tools=tools)
 
     assert n.value.body["param"] == "n" and tool.value.body["param"] == "tools"
+    assert "Only n=1 is supported" in n.value.body["message"]
     assert UsageRecord.objects.count() == 0
 
 

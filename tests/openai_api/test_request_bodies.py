@@ -99,3 +99,20 @@ def test_embedding_input_a_string_or_strings(given: Any, texts: list[str] | None
         assert set(body.errors) == {"input"}
     else:
         assert body.to_request().inputs == texts
+
+
+@pytest.mark.parametrize(
+    "bias,refused",
+    [({"50256": -100}, False), ({}, False), ({"x": 1.0}, True), ({"-1": 1.0}, True), ({"12": 101}, True)],
+)
+def test_logit_bias_maps_token_ids_to_a_bias(bias: dict[str, float], refused: bool) -> None:
+    """Regression (schema fuzzing): the document took any key, the validation only token ids."""
+    for component, serializer in [
+        ("OpenAIChatCompletionCreate", chat("hi")),
+        ("OpenAICompletionCreate", OpenAICompletionCreateSerializer(data={"model": "m", "prompt": "hi"})),
+    ]:
+        body = serializer.__class__(data={**serializer.initial_data, "logit_bias": bias})
+        assert body.is_valid() is not refused
+        assert stated(component, "logit_bias", bias) is not refused
+        if refused:
+            assert set(body.errors) == {"logit_bias"}
