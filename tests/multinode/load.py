@@ -33,19 +33,6 @@ class Outcome:
     completed: bool = False  # a 200 with its whole answer (a stream's `done` event)
     replayed: bool = False
     key: str = ""
-    remaining: int | None = None  # X-RateLimit-Remaining
-    limit: int | None = None  # X-RateLimit-Limit
-
-    @property
-    def uncounted(self) -> bool:
-        """Let through without being counted: the limiter could not reach Redis (fail-open), which
-        it says by answering the whole limit as remaining (apps/ratelimits/limiter.py)."""
-        return (
-            self.status == 200
-            and self.remaining is not None
-            and self.limit is not None
-            and self.remaining >= self.limit
-        )
 
     @property
     def latency_s(self) -> float:
@@ -86,8 +73,6 @@ async def chat(session: aiohttp.ClientSession, node: Node, token: str, *, stream
             outcome.status = response.status
             outcome.request_id = response.headers.get("X-Request-Id", "")
             outcome.replayed = response.headers.get("Idempotent-Replayed") == "true"
-            outcome.remaining = _int_header(response.headers.get("X-RateLimit-Remaining"))
-            outcome.limit = _int_header(response.headers.get("X-RateLimit-Limit"))
             if response.status == 200 and stream:
                 await _read_stream(response, outcome)
             else:
@@ -97,10 +82,6 @@ async def chat(session: aiohttp.ClientSession, node: Node, token: str, *, stream
         outcome.completed = False
     outcome.done = time.time()
     return outcome
-
-
-def _int_header(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
 
 
 def _read_envelope(raw: bytes, outcome: Outcome) -> None:
