@@ -131,7 +131,15 @@ class OpenAIInputField(_CheckedBySerializer):
     }
 )
 class LogitBiasField(serializers.DictField):
-    """The keys' rule stated in the schema too: `validate_logit_bias` below checks it."""
+    """Its keys are token ids, checked here and stated in the schema."""
+
+    default_error_messages = {"token_ids": "Keys are token ids (integers as strings)."}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value: dict[str, Any] = super().to_internal_value(data)
+        if not all(key.isascii() and key.isdigit() for key in value):
+            self.fail("token_ids")
+        return value
 
 
 class StreamOptionsSerializer(StrictSerializer):
@@ -175,11 +183,6 @@ class SamplingFields(StrictSerializer):
         if isinstance(data, dict):
             data = {key: value for key, value in data.items() if key not in self.unsupported}
         return super().to_internal_value(data)
-
-    def validate_logit_bias(self, value: dict[str, float] | None) -> dict[str, float] | None:
-        if value and not all(key.isascii() and key.isdigit() for key in value):
-            raise serializers.ValidationError("Keys are token ids (integers as strings).")
-        return value
 
     def params(self, validated: dict[str, Any], *, max_tokens: int | None) -> GenerationParams:
         return GenerationParams(

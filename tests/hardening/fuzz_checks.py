@@ -21,8 +21,7 @@ from tests.support.envelope import RATE_LIMIT_HEADERS, REQUEST_ID, TIMESTAMP
 
 def wire_contract(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     headers = response.headers
-    for name in RATE_LIMIT_HEADERS:
-        assert name.lower() in headers, f"{name} missing on a {response.status_code}"
+    _assert_headers(response, retry_statuses=(429,))
     request_id = headers["x-request-id"][0]
     content_type = headers.get("content-type", [""])[0]
     envelopes = _sse_envelopes(response.text) if content_type.startswith("text/event-stream") else [response.json()]
@@ -32,18 +31,13 @@ def wire_contract(ctx: CheckContext, response: Response, case: Case) -> bool | N
     # A replay answers with the original body, hence the original request id.
     if "idempotent-replayed" not in headers:
         assert {envelope["meta"]["request_id"] for envelope in envelopes} == {request_id}
-    if response.status_code == 429:
-        assert {"retry-after", "retry-after-ms"} <= set(headers)
     return None
 
 
 def openai_wire_contract(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     headers = response.headers
     assert REQUEST_ID.match(headers["x-request-id"][0]), headers["x-request-id"]
-    for name in RATE_LIMIT_HEADERS:
-        assert name.lower() in headers, f"{name} missing on a {response.status_code}"
-    if response.status_code in (429, 503):
-        assert {"retry-after", "retry-after-ms"} <= set(headers)
+    _assert_headers(response, retry_statuses=(429, 503))
     if headers.get("content-type", [""])[0].startswith("text/event-stream"):
         _assert_openai_stream(response.text)
     elif response.status_code >= 400:
@@ -52,6 +46,13 @@ def openai_wire_contract(ctx: CheckContext, response: Response, case: Case) -> b
         body = response.json()
         assert isinstance(body, dict) and "error" not in body and "object" in body, body
     return None
+
+
+def _assert_headers(response: Response, *, retry_statuses: tuple[int, ...]) -> None:
+    for name in RATE_LIMIT_HEADERS:
+        assert name.lower() in response.headers, f"{name} missing on a {response.status_code}"
+    if response.status_code in retry_statuses:
+        assert {"retry-after", "retry-after-ms"} <= set(response.headers)
 
 
 def _assert_openai_error(body: Any) -> None:
@@ -104,11 +105,11 @@ def positive_data_accepted(ctx: CheckContext, response: Response, case: Case) ->
     API_MAX_BODY_BYTES (413), a bound on bytes that JSON Schema cannot state."""
     if "cursor" in (case.query or {}) or case.operation.path == "/v1/usage":
         return None
-    if response.status_code == 422 and _error_code(response) == "idempotency_key_reused":
+    if response.status_code == 422 and _error(response, "code") == "idempotency_key_reused":
         return None
-    if response.status_code == 413 and _error_code(response) == "payload_too_large":
+    if response.status_code == 413 and _error(response, "code") == "payload_too_large":
         return None
-    if response.status_code == 400 and _openai_error_param(response) == "dimensions":
+    if response.status_code == 400 and _error(response, "param") == "dimensions":
         return None  # whether a model can shorten its vectors is the model's to say, not the schema's
     if case.operation.path == "/v1/batches" and _only_item_rules(response):
         return None
@@ -128,15 +129,9 @@ def _only_item_rules(response: Response) -> bool:
     return response.status_code == 400 and bool(details) and all(ITEM_RULE.match(d["param"] or "") for d in details)
 
 
-def _error_code(response: Response) -> str | None:
+def _error(response: Response, field: str) -> str | None:
+    """A field of the error object, which sits under `error` in both formats."""
     try:
-        return response.json()["error"]["code"]
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _openai_error_param(response: Response) -> str | None:
-    try:
-        return response.json()["error"]["param"]
+        return response.json()["error"][field]
     except (ValueError, KeyError, TypeError):
         return None
