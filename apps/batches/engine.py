@@ -138,14 +138,16 @@ class BatchSlice:
             self.held[asyncio.create_task(self._process(item))] = item
 
     async def _when_idle(self) -> SliceEnd | None:
-        """Nothing runs here: finish the batch, hand over to the next slice, or wait for leases
-        held elsewhere (or by a dead worker) to end."""
+        """Nothing runs here: finish the batch, see that it was finished elsewhere, hand over to
+        the next slice, or wait for leases held elsewhere (or by a dead worker) to end."""
         pk, max_attempts = self.batch.pk, self.limits.max_attempts
         await sync_to_async(leases.items_give_up)(batch_pk=pk, max_attempts=max_attempts)
         await sync_to_async(lifecycle.items_abandoned_cancel)(batch_pk=pk)
         if await sync_to_async(lifecycle.batch_finish)(batch_pk=pk):
             await progress_publish(self.batch.public_id)
             return SliceEnd.FINISHED
+        if await sync_to_async(lifecycle.batch_ended)(batch_pk=pk):
+            return SliceEnd.GONE  # finished elsewhere: polling it until the slice's time is up held a worker
         if time.monotonic() >= self.deadline:
             return SliceEnd.CONTINUE
         self._quiet_until = 0.0

@@ -46,6 +46,12 @@ def batch_finish(*, batch_pk: int) -> bool:
     )
 
 
+def batch_ended(*, batch_pk: int) -> bool:
+    """Whether the batch is terminal, or deleted: what a slice that could not finish it checks, for
+    another may have (a cancel that found no item running finishes the batch itself)."""
+    return not BatchJob.objects.filter(pk=batch_pk).exclude(status__in=BatchJob.TERMINAL).exists()
+
+
 def batch_fail(*, batch_pk: int, error: dict[str, Any]) -> None:
     """The batch cannot run at all: it fails, and so do the items it had not run."""
     now = timezone.now()

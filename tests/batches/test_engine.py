@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from apps.backends.base import Usage
 from apps.backends.fake import FakeBackend
-from apps.batches import leases
+from apps.batches import leases, lifecycle
+from apps.batches.engine import BatchSlice, SliceEnd, SliceLimits
 from apps.batches.models import BatchItem, BatchJob
 from apps.batches.tasks import batch_watchdog
 from apps.core.errors import ModelOverloaded
@@ -219,6 +223,28 @@ def test_cancel_while_running_stops_pending_items_and_lets_running_ones_finish(a
     statuses = {item["custom_id"]: item["status"] for item in results(api, token, batch_id)}
     charged = {r.split(":")[1] for r in UsageRecord.objects.values_list("request_id", flat=True)}
     assert charged == {custom_id for custom_id, status in statuses.items() if status == "completed"}
+
+
+def test_a_slice_whose_batch_was_finished_elsewhere_ends_at_once(api, token):
+    """Regression (CI, PostgreSQL): a cancel that arrives while no item runs cancels the rest and
+    finishes the batch itself. The running slice then found nothing to finish and polled the
+    finished batch until its BATCH_SLICE_SECONDS were up, holding a worker (30 s by default)."""
+    batch_id = create_batch(api, token, [embed_item("a")]).json()["data"]["id"]
+    batch = lifecycle.batch_start(public_id=batch_id)  # the slice has begun...
+    assert batch is not None
+    principal = lifecycle.batch_principal(batch=batch)
+    assert principal is not None
+    api.post(f"/v1/batches/{batch_id}/cancel", token=token)  # ...and the cancel finishes the batch
+    assert batch_row(batch_id).status == "cancelled"
+    limits = SliceLimits(concurrency=2, lease_s=30.0, slice_s=5.0, max_attempts=3)
+
+    async def run_slice() -> SliceEnd:
+        try:
+            return await BatchSlice(batch, principal, limits).run()
+        finally:
+            await sync_to_async(connections.close_all)()  # the slice's thread's: the test database is dropped later
+
+    assert asyncio.run(run_slice()) == SliceEnd.GONE  # not CONTINUE, 5 s later
 
 
 def test_cancel_of_a_finished_batch_changes_nothing(api, token):
