@@ -32,7 +32,9 @@ def test_chat_against_llamacpp(run: Runner, upstream: OpenAICompatibleBackend) -
 
 def test_completion_stream_against_llamacpp_reports_usage(run: Runner, upstream: OpenAICompatibleBackend) -> None:
     async def scenario() -> list[Any]:
-        stream = upstream.complete_stream(prompt="One, two, three,", params=GenerationParams(max_tokens=5))
+        # Greedy: a sampled continuation may end (EOS) before its 5 tokens, and the answer says "stop".
+        params = GenerationParams(max_tokens=5, temperature=0.0)
+        stream = upstream.complete_stream(prompt="One, two, three,", params=params)
         return [event async for event in stream]
 
     events = run(scenario())
@@ -51,10 +53,7 @@ def test_streams_in_a_row_share_the_pool_without_failing(run: Runner, upstream: 
     # llama.cpp's server closes the connection after each streamed response without saying so; a
     # pooled keep-alive socket would make every second call fail on the dead connection.
     async def scenario() -> list[str]:
-        messages = [ChatMessage("user", "Hi")]
-        return [
-            (await upstream.chat(messages=messages, params=GenerationParams(max_tokens=2))).finish_reason
-            for _ in range(4)
-        ]
+        messages, greedy = [ChatMessage("user", "Hi")], GenerationParams(max_tokens=2, temperature=0.0)
+        return [(await upstream.chat(messages=messages, params=greedy)).finish_reason for _ in range(4)]
 
     assert run(scenario()) == ["length"] * 4
